@@ -1,0 +1,41 @@
+#pragma once
+// One event loop: accepts on its listening socket and runs every session it accepted, to the
+// end, on its own thread. Owns its io_context, acceptor, sessions and health state.
+
+#include <asio/awaitable.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <functional>
+
+#include "proxy/worker_context.h"
+
+namespace edge::app {
+
+class Worker {
+ public:
+  Worker(const config::Config& config, const discovery::TargetBoard& board,
+         log::AccessLog& access_log, asio::ip::tcp::acceptor acceptor);
+
+  asio::io_context& io() { return io_; }
+  // Starts accepting; run io() to serve.
+  void start();
+  // Stops accepting; open connections get `drain_timeout` to finish, then are closed.
+  // `on_drained` runs once the last connection ended. Worker thread only.
+  void drain(std::function<void()> on_drained);
+  // Closes every open connection now. Worker thread only.
+  void closeAll();
+
+ private:
+  asio::awaitable<void> acceptLoop();
+  asio::awaitable<void> serve(asio::ip::tcp::socket socket, net::Endpoint peer);
+  void drained();
+
+  asio::io_context io_{1};
+  asio::ip::tcp::acceptor acceptor_;
+  proxy::WorkerContext ctx_;
+  asio::steady_timer drain_timer_{io_};
+  std::function<void()> on_drained_;
+};
+
+}  // namespace edge::app

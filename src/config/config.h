@@ -1,0 +1,45 @@
+#pragma once
+// The effective configuration: plain values, no logic. Built by config/load.h.
+
+#include <asio/ip/address.hpp>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace edge::config {
+
+using Duration = std::chrono::milliseconds;
+
+enum class RecordType { Srv, A, Aaaa };
+
+struct Config {
+  // Listener. No address: every interface, IPv4 and IPv6 (a dual-stack [::] socket).
+  std::optional<asio::ip::address> listen_address;
+  uint16_t listen_port = 0;  // 0 only for tests: the kernel picks one, the log line says which
+
+  // Discovery.
+  std::string target;
+  RecordType type = RecordType::Srv;
+  std::optional<uint16_t> target_port;    // A/AAAA only
+  std::optional<uint16_t> port_override;  // replaces SRV records' port
+  std::vector<std::string> dns_servers;   // "ip:port" / "[ip6]:port"; empty = /etc/resolv.conf
+  Duration min_refresh{1000};
+  Duration max_refresh{30000};
+  std::optional<Duration> max_stale;  // nullopt: last known good targets never expire
+
+  // Connections.
+  Duration connect_timeout{5000};
+  int connect_retries = 2;
+  Duration refused_backoff{5000};
+  std::optional<Duration> idle_timeout;                    // nullopt: never
+  std::optional<std::chrono::seconds> keepalive{60};       // nullopt: off
+  Duration drain_timeout{20000};
+
+  std::string log_level = "info";
+};
+
+const char* toString(RecordType type);
+
+}  // namespace edge::config

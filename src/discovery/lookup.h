@@ -1,0 +1,63 @@
+#pragma once
+// One discovery round: the SRV query and the address queries of its targets (or one A/AAAA
+// query), turned into a target list with the smallest TTL seen. Discovery thread only.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "balance/target.h"
+#include "config/config.h"
+#include "discovery/cares_channel.h"
+
+namespace edge::discovery {
+
+struct LookupResult {
+  std::vector<balance::Target> targets;  // canonical order; empty on failure
+  uint32_t ttl = 0;                      // smallest TTL of the records used
+  std::string error;                     // empty on success
+  std::vector<std::string> warnings;     // e.g. an SRV target with no address
+};
+
+class Lookup {
+ public:
+  using Done = std::function<void(LookupResult)>;
+
+  Lookup(CaresChannel& channel, const config::Config& config, Done done);
+  Lookup(const Lookup&) = delete;
+  Lookup& operator=(const Lookup&) = delete;
+
+  void start();
+
+ private:
+  struct PendingName {  // an SRV target still to be resolved to addresses
+    std::vector<net::Endpoint> addresses;
+    int outstanding = 0;
+    std::string error;
+  };
+
+  void onSrvReply(int status, std::span<const uint8_t> reply);
+  void onAddressReply(int status, std::span<const uint8_t> reply);
+  void onTargetAddressReply(const std::string& name, int status, std::span<const uint8_t> reply);
+  void finishSrv();
+  void finish();
+
+  CaresChannel& channel_;
+  const config::Config& config_;
+  Done done_;
+  LookupResult result_;
+  bool destroyed_ = false;  // set when replies came back as ARES_EDESTRUCTION
+
+  struct SrvRecord {
+    uint16_t priority, weight, port;
+    std::string target;
+  };
+  std::vector<SrvRecord> srv_;
+  std::map<std::string, PendingName> names_;
+  int outstanding_ = 0;
+};
+
+}  // namespace edge::discovery

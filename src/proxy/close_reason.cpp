@@ -1,0 +1,51 @@
+#include "proxy/close_reason.h"
+
+#include <asio/error.hpp>
+
+namespace edge::proxy {
+namespace {
+
+bool isCleanClose(CloseReason r) {
+  return r == CloseReason::ClientClosed || r == CloseReason::TargetClosed;
+}
+
+}  // namespace
+
+std::string_view toString(CloseReason reason) {
+  switch (reason) {
+    case CloseReason::None:
+      return "open";
+    case CloseReason::ClientClosed:
+      return "client_closed";
+    case CloseReason::TargetClosed:
+      return "target_closed";
+    case CloseReason::ClientReset:
+      return "client_reset";
+    case CloseReason::TargetReset:
+      return "target_reset";
+    case CloseReason::ConnectFailed:
+      return "connect_failed";
+    case CloseReason::NoTargets:
+      return "no_targets";
+    case CloseReason::IdleTimeout:
+      return "idle_timeout";
+    case CloseReason::Shutdown:
+      return "shutdown";
+  }
+  return "unknown";
+}
+
+CloseReason merge(CloseReason current, CloseReason incoming) {
+  if (incoming == CloseReason::None) return current;
+  if (current == CloseReason::None) return incoming;
+  if (isCleanClose(current) && !isCleanClose(incoming)) return incoming;
+  return current;
+}
+
+CloseReason classify(Side side, const std::error_code& ec) {
+  const bool eof = ec == asio::error::eof;
+  if (side == Side::Client) return eof ? CloseReason::ClientClosed : CloseReason::ClientReset;
+  return eof ? CloseReason::TargetClosed : CloseReason::TargetReset;
+}
+
+}  // namespace edge::proxy

@@ -1,0 +1,32 @@
+#pragma once
+// Why a connection ended, as one word for the access log, and the pure rules that decide it.
+
+#include <string_view>
+#include <system_error>
+
+namespace edge::proxy {
+
+enum class CloseReason {
+  None,            // still open
+  ClientClosed,    // the client sent FIN first; both directions then ended cleanly
+  TargetClosed,    // the target sent FIN first
+  ClientReset,     // the client reset or failed; the target connection was reset too
+  TargetReset,     // the target reset or failed; the client connection was reset too
+  ConnectFailed,   // no target accepted the connection in the allowed attempts
+  NoTargets,       // discovery knows no target
+  IdleTimeout,     // --idle-timeout passed with no bytes either way
+  Shutdown,        // the drain timeout ran out at shutdown
+};
+
+enum class Side { Client, Target };
+
+std::string_view toString(CloseReason reason);
+
+// Combines the reason noted so far with a new event: the first event wins, except that a reset
+// or timeout outranks a clean close (a target reset after the client's FIN is the real story).
+CloseReason merge(CloseReason current, CloseReason incoming);
+
+// The reason for an I/O error on `side`: EOF is a clean close, everything else a reset.
+CloseReason classify(Side side, const std::error_code& ec);
+
+}  // namespace edge::proxy

@@ -1,0 +1,171 @@
+#include "proxy/session.h"
+
+#include <spdlog/spdlog.h>
+
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include "balance/picker.h"
+#include "net/socket_options.h"
+
+namespace edge::proxy {
+namespace {
+
+using namespace asio::experimental::awaitable_operators;
+constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
+using Clock = std::chrono::steady_clock;
+
+bool isReset(CloseReason r) { return r == CloseReason::ClientReset || r == CloseReason::TargetReset; }
+
+}  // namespace
+
+Session::Session(WorkerContext& ctx, asio::ip::tcp::socket client, net::Endpoint client_endpoint)
+    : ctx_(ctx),
+      client_(std::move(client)),
+      target_(client_.get_executor()),
+      client_endpoint_(client_endpoint),
+      started_(Clock::now()),
+      last_activity_(started_) {
+  ctx_.sessions.push(this);
+}
+
+Session::~Session() { ctx_.sessions.remove(this); }
+
+asio::awaitable<void> Session::run() {
+  snapshot_ = ctx_.board.load();
+  if (snapshot_->empty()) {
+    reason_ = CloseReason::NoTargets;
+    finish();
+    co_return;
+  }
+  // Not `if (!co_await connect())`: GCC 12 miscompiles co_await inside that condition (SIGILL).
+  const bool connected = co_await connect();
+  if (!connected) {
+    reason_ = merge(reason_, CloseReason::ConnectFailed);
+    finish();
+    co_return;
+  }
+  if (ctx_.config.idle_timeout) {
+    co_await ((direction(Side::Client) && direction(Side::Target)) || idleWatch());
+  } else {
+    co_await (direction(Side::Client) && direction(Side::Target));
+  }
+  finish();
+}
+
+asio::awaitable<bool> Session::connect() {
+  // Endpoints already tried by this connection; never more than 1 + retries (≤ 11).
+  std::array<net::Endpoint, 11> tried;
+  size_t tried_count = 0;
+  auto untried = [&](const net::Endpoint& ep) {
+    return std::find(tried.begin(), tried.begin() + tried_count, ep) == tried.begin() + tried_count;
+  };
+  asio::steady_timer timer(client_.get_executor());
+  const auto& targets = snapshot_->targets;
+
+  for (int attempt = 0; attempt <= ctx_.config.connect_retries && !aborted_; ++attempt) {
+    const auto now = Clock::now();
+    auto pick = balance::pickTarget(
+        targets, [&](const net::Endpoint& ep) { return untried(ep) && !ctx_.backoff.ejected(ep, now); },
+        ctx_.rng);
+    if (!pick) {  // every untried target is backing off: trying one beats refusing the client
+      pick = balance::pickTarget(targets, untried, ctx_.rng);
+    }
+    if (!pick) break;
+    tried[tried_count++] = pick->endpoint;
+    ++attempts_;
+    target_endpoint_ = pick->endpoint;
+    target_name_ = pick->target->name;
+
+    std::error_code ec;
+    target_.open(pick->endpoint.protocol(), ec);
+    if (ec) {
+      error_ = "socket: " + ec.message();
+      co_return false;
+    }
+    timer.expires_after(ctx_.config.connect_timeout);
+    auto result = co_await (target_.async_connect(pick->endpoint, kNoThrow) ||
+                            timer.async_wait(kNoThrow));
+    if (result.index() == 0) {
+      ec = std::get<0>(std::get<0>(result));
+      if (!ec) {
+        ctx_.backoff.markHealthy(pick->endpoint);
+        net::setNoDelay(target_.native_handle());
+        net::setKeepAlive(target_.native_handle(), ctx_.config.keepalive);
+        co_return true;
+      }
+      error_ = ec.message();
+    } else {
+      error_ = "connect timeout";
+    }
+    if (aborted_) break;
+    ctx_.backoff.markFailed(pick->endpoint, Clock::now());
+    spdlog::debug("connect to {} ({}) failed: {}", net::format(pick->endpoint), target_name_, error_);
+    std::error_code ignored;
+    target_.close(ignored);
+  }
+  co_return false;
+}
+
+asio::awaitable<void> Session::direction(Side from) {
+  const bool up = from == Side::Client;
+  PumpEnd& end = up ? up_ : down_;
+  co_await pumpCopy({up ? client_ : target_, up ? target_ : client_, from},
+                    up ? std::span<char>(up_buffer_) : std::span<char>(down_buffer_), end,
+                    last_activity_);
+  reason_ = merge(reason_, end.reason);
+  if (isReset(end.reason)) {
+    if (error_.empty() && end.error) error_ = end.error.message();
+    abort(end.reason, /*send_reset=*/true);
+  }
+}
+
+asio::awaitable<void> Session::idleWatch() {
+  asio::steady_timer timer(client_.get_executor());
+  const auto limit = *ctx_.config.idle_timeout;
+  for (;;) {
+    const auto idle = Clock::now() - last_activity_;
+    if (idle >= limit) {
+      abort(CloseReason::IdleTimeout, /*send_reset=*/false);
+      co_return;
+    }
+    timer.expires_after(limit - idle);
+    auto [ec] = co_await timer.async_wait(kNoThrow);
+    if (ec) co_return;  // the pumps finished first
+  }
+}
+
+void Session::abort(CloseReason reason, bool send_reset) {
+  reason_ = merge(reason_, reason);
+  if (aborted_) return;
+  aborted_ = true;
+  std::error_code ignored;
+  for (auto* socket : {&client_, &target_}) {
+    if (!socket->is_open()) continue;
+    if (send_reset) net::setResetOnClose(socket->native_handle());
+    socket->close(ignored);
+  }
+}
+
+void Session::finish() {
+  const auto now = Clock::now();
+  log::AccessRecord record;
+  record.end = std::chrono::system_clock::now();
+  record.client = client_endpoint_;
+  record.target = target_endpoint_;
+  record.target_name = target_name_;
+  record.bytes_to_target = up_.bytes;
+  record.bytes_to_client = down_.bytes;
+  record.duration = std::chrono::duration_cast<std::chrono::microseconds>(now - started_);
+  record.reason = reason_;
+  record.attempts = attempts_;
+  record.error = error_;
+  ctx_.access_log.write(record);
+  std::error_code ignored;
+  client_.close(ignored);
+  target_.close(ignored);
+}
+
+}  // namespace edge::proxy

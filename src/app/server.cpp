@@ -27,7 +27,7 @@ void raiseFileLimit() {
 // First SIGTERM/SIGINT drains, a second one closes every connection at once.
 void armSignals(asio::signal_set& signals, Worker& worker) {
   signals.async_wait([&signals, &worker](std::error_code ec, int signo) {
-    if (ec) return;  // cancelled: drained
+    if (ec) return;               // cancelled: drained
     armSignals(signals, worker);  // before draining, which may cancel the wait at once
     static bool draining = false;
     if (!draining) {
@@ -77,9 +77,8 @@ int runServer(const config::Config& config) {
   asio::signal_set signals(worker.io(), SIGINT, SIGTERM);
   armSignals(signals, worker);
   worker.start();
-  spdlog::info("listening on {}", config.listen_address
-                                      ? net::format(bound)
-                                      : "*:" + std::to_string(bound.port()));
+  spdlog::info("listening on {}",
+               config.listen_address ? net::format(bound) : "*:" + std::to_string(bound.port()));
   worker.io().run();
 
   discovery->stop();

@@ -20,14 +20,21 @@ constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
 Worker::Worker(const config::Config& config, const discovery::TargetBoard& board,
                log::AccessLog& access_log, asio::ip::tcp::acceptor acceptor)
     : acceptor_(io_),
-      ctx_{config, board, access_log, health::Backoff(config.refused_backoff),
-           std::mt19937_64(std::random_device{}()), {}, false} {
+      ctx_{config,
+           board,
+           access_log,
+           health::Backoff(config.refused_backoff),
+           std::mt19937_64(std::random_device{}()),
+           {},
+           false} {
   // The listener was opened on a set-up io_context; move its descriptor onto ours.
   const auto protocol = acceptor.local_endpoint().protocol();
   acceptor_.assign(protocol, acceptor.release());
 }
 
-void Worker::start() { asio::co_spawn(io_, acceptLoop(), asio::detached); }
+void Worker::start() {
+  asio::co_spawn(io_, acceptLoop(), asio::detached);
+}
 
 asio::awaitable<void> Worker::acceptLoop() {
   asio::steady_timer pause(io_);

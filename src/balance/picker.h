@@ -48,15 +48,19 @@ std::optional<Pick> pickTarget(std::span<const Target> targets, Usable&& usable,
       for (size_t i = begin; i < end && chosen == nullptr; ++i) {
         const auto& t = targets[i];
         if (t.weight == 0 || usableCount(t) == 0) continue;
-        if (ticket < t.weight) chosen = &t;
-        else ticket -= t.weight;
+        if (ticket < t.weight)
+          chosen = &t;
+        else
+          ticket -= t.weight;
       }
     } else if (zero_weight_usable > 0) {
       uint64_t ticket = draw(zero_weight_usable);
       for (size_t i = begin; i < end && chosen == nullptr; ++i) {
         if (usableCount(targets[i]) == 0) continue;
-        if (ticket == 0) chosen = &targets[i];
-        else --ticket;
+        if (ticket == 0)
+          chosen = &targets[i];
+        else
+          --ticket;
       }
     }
 

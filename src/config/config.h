@@ -33,8 +33,8 @@ struct Config {
   Duration connect_timeout{5000};
   int connect_retries = 2;
   Duration refused_backoff{5000};
-  std::optional<Duration> idle_timeout;                    // nullopt: never
-  std::optional<std::chrono::seconds> keepalive{60};       // nullopt: off
+  std::optional<Duration> idle_timeout;               // nullopt: never
+  std::optional<std::chrono::seconds> keepalive{60};  // nullopt: off
   Duration drain_timeout{20000};
 
   std::string log_level = "info";

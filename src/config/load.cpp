@@ -136,7 +136,8 @@ void applyLogLevel(const Raw& raw, Config& cfg, Validator& v) {
   static const char* const kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
   if (std::find_if(std::begin(kLevels), std::end(kLevels),
                    [&](const char* l) { return text == l; }) == std::end(kLevels)) {
-    v.fail(*raw.spec, raw.values.back(), "is not a log level (trace, debug, info, warn, error, off)");
+    v.fail(*raw.spec, raw.values.back(),
+           "is not a log level (trace, debug, info, warn, error, off)");
     return;
   }
   cfg.log_level = text;
@@ -196,21 +197,14 @@ const OptionSpec& specOf(std::string_view flag) {
 }
 
 // Checks that need more than one option.
-void crossCheck(const std::map<std::string_view, Raw>& given, Config& cfg, Validator& v,
-                LoadResult& result) {
+void crossCheck(const std::map<std::string_view, Raw>& given, const Config& cfg, Validator& v) {
   if (!given.contains("--listen")) v.fail(specOf("--listen"), "", "is required");
   if (!given.contains("--target")) {
     v.fail(specOf("--target"), "", "is required");
   } else if (cfg.target.empty() || cfg.target.size() > 253) {
     v.fail(specOf("--target"), cfg.target, "is not a DNS name");
   }
-  if (cfg.type == RecordType::Srv) {
-    if (given.contains("--target-port")) {
-      result.notes.push_back("TARGET_PORT / --target-port is ignored for SRV discovery (the "
-                             "records carry the port); use --port-override to replace it");
-      cfg.target_port.reset();
-    }
-  } else {
+  if (cfg.type != RecordType::Srv) {
     if (!given.contains("--target-port")) {
       v.fail(specOf("--target-port"), "",
              std::string("is required when --type / ECS_SERVICE_DISCOVERY_TYPE is ") +
@@ -299,8 +293,17 @@ LoadResult load(int argc, const char* const* argv, const EnvLookup& env) {
 
   Config cfg;
   Validator v(result);
-  for (const auto& [flag, raw] : given) apply(raw, cfg, v, result);
-  crossCheck(given, cfg, v, result);
+  if (auto type = given.find("--type"); type != given.end()) applyType(type->second, cfg, v);
+  if (cfg.type == RecordType::Srv && given.erase("--target-port") > 0) {
+    // The old container's task definitions set TARGET_PORT next to an SRV target: not an error.
+    result.notes.push_back(
+        "TARGET_PORT / --target-port is ignored for SRV discovery (the "
+        "records carry the port); use --port-override to replace it");
+  }
+  for (const auto& [flag, raw] : given) {
+    if (flag != "--type") apply(raw, cfg, v, result);
+  }
+  crossCheck(given, cfg, v);
 
   if (!result.errors.empty()) {
     result.exit_code = 2;

@@ -14,11 +14,11 @@ namespace edge::config {
 using EnvLookup = std::function<const char*(const char*)>;
 
 struct LoadResult {
-  std::optional<Config> config;      // set when start-up may go on
-  int exit_code = 0;                 // meaningful when config is empty: 0 help/version, 2 error
-  std::string output;                // --help / --version text, for stdout
-  std::vector<std::string> errors;   // one line per problem, each naming flag, env var and value
-  std::vector<std::string> notes;    // harmless surprises worth a log line (ignored values)
+  std::optional<Config> config;     // set when start-up may go on
+  int exit_code = 0;                // meaningful when config is empty: 0 help/version, 2 error
+  std::string output;               // --help / --version text, for stdout
+  std::vector<std::string> errors;  // one line per problem, each naming flag, env var and value
+  std::vector<std::string> notes;   // harmless surprises worth a log line (ignored values)
 };
 
 LoadResult load(int argc, const char* const* argv, const EnvLookup& env);

@@ -40,6 +40,8 @@ constexpr OptionSpec kOptions[] = {
 
 }  // namespace
 
-std::span<const OptionSpec> optionTable() { return kOptions; }
+std::span<const OptionSpec> optionTable() {
+  return kOptions;
+}
 
 }  // namespace edge::config

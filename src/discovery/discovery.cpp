@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 
+#include <algorithm>
+
 #include "balance/diff.h"
 #include "config/duration.h"
 #include "discovery/refresh.h"
@@ -45,7 +47,9 @@ Discovery::Discovery(const config::Config& config, TargetBoard& board,
                      std::unique_ptr<CaresChannel> channel, net::Fd wake)
     : config_(config), board_(board), channel_(std::move(channel)), wake_(std::move(wake)) {}
 
-Discovery::~Discovery() { stop(); }
+Discovery::~Discovery() {
+  stop();
+}
 
 void Discovery::start() {
   thread_ = std::thread([this] { run(); });
@@ -89,7 +93,13 @@ void Discovery::run() {
 void Discovery::onResult(LookupResult result) {
   lookup_done_ = true;
   const auto now = Clock::now();
-  for (const auto& w : result.warnings) spdlog::warn("discovery: {}: {}", config_.target, w);
+  // Warnings repeat every round while the records stay the same: log only new ones.
+  for (const auto& w : result.warnings) {
+    if (std::find(last_warnings_.begin(), last_warnings_.end(), w) == last_warnings_.end()) {
+      spdlog::warn("discovery: {}: {}", config_.target, w);
+    }
+  }
+  last_warnings_ = std::move(result.warnings);
   if (result.error.empty()) {
     onSuccess(result, now);
   } else {
@@ -118,8 +128,8 @@ void Discovery::onSuccess(LookupResult& result, Clock::time_point now) {
   set->targets = std::move(result.targets);
   set->resolved_at = now;
   if (!last_good_) {
-    spdlog::info("discovery: {} -> {} target(s): {} (ttl {}s, next refresh in {})",
-                 config_.target, countEndpoints(*set), listEntries(set->targets), result.ttl,
+    spdlog::info("discovery: {} -> {} target(s): {} (ttl {}s, next refresh in {})", config_.target,
+                 countEndpoints(*set), listEntries(set->targets), result.ttl,
                  config::formatDuration(refresh));
   } else {
     const auto diff = balance::diffTargets(last_good_->targets, set->targets);
@@ -137,23 +147,25 @@ void Discovery::onFailure(const LookupResult& result, Clock::time_point now) {
   const auto retry = retryDelay(failures_, config_.min_refresh, config_.max_refresh);
   next_due_ = now + retry;
 
-  const bool stale_expired = last_good_ && config_.max_stale &&
-                             now - last_success_ >= *config_.max_stale;
+  const bool stale_expired =
+      last_good_ && config_.max_stale && now - last_success_ >= *config_.max_stale;
   if (stale_expired && !expired_) {
     expired_ = true;
-    spdlog::error("discovery: {} lookup failed ({}); last known good targets are older than "
-                  "--max-stale {}: dropping them, new connections are refused",
-                  config_.target, result.error, config::formatDuration(config_.max_stale));
+    spdlog::error(
+        "discovery: {} lookup failed ({}); last known good targets are older than "
+        "--max-stale {}: dropping them, new connections are refused",
+        config_.target, result.error, config::formatDuration(config_.max_stale));
     board_.publish(std::make_shared<const balance::TargetSet>());
     return;
   }
   // Log the first failure and then every tenth, so an outage is visible but not a flood.
   if (failures_ == 1 || failures_ % 10 == 0) {
     if (last_good_ && !expired_) {
-      spdlog::warn("discovery: {} lookup failed ({}), failure #{}; keeping {} last known good "
-                   "target(s), retry in {}",
-                   config_.target, result.error, failures_, countEndpoints(*last_good_),
-                   config::formatDuration(retry));
+      spdlog::warn(
+          "discovery: {} lookup failed ({}), failure #{}; keeping {} last known good "
+          "target(s), retry in {}",
+          config_.target, result.error, failures_, countEndpoints(*last_good_),
+          config::formatDuration(retry));
     } else {
       spdlog::warn("discovery: {} lookup failed ({}), failure #{}; no targets known, retry in {}",
                    config_.target, result.error, failures_, config::formatDuration(retry));

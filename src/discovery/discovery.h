@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "config/config.h"
 #include "discovery/cares_channel.h"
@@ -42,8 +43,8 @@ class Discovery {
  private:
   using Clock = std::chrono::steady_clock;
 
-  Discovery(const config::Config& config, TargetBoard& board,
-            std::unique_ptr<CaresChannel> channel, net::Fd wake);
+  Discovery(const config::Config& config, TargetBoard& board, std::unique_ptr<CaresChannel> channel,
+            net::Fd wake);
   void run();
   void onResult(LookupResult result);
   void onSuccess(LookupResult& result, Clock::time_point now);
@@ -63,6 +64,7 @@ class Discovery {
   Clock::time_point last_success_{};
   unsigned failures_ = 0;
   bool lookup_done_ = false;
+  std::vector<std::string> last_warnings_;
   bool expired_ = false;
 
   std::atomic<bool> stopping_{false};

@@ -17,9 +17,24 @@ uint32_t read32(std::span<const uint8_t> m, size_t at) {
          uint32_t{m[at + 3]};
 }
 
+// Names end up in logs: bytes that are not plain printable text (and dots, quotes, backslashes
+// inside a label) are written as \DDD, as dig does, so a hostile answer cannot break a line.
+void appendLabelByte(std::string& name, uint8_t byte) {
+  const bool plain = byte > 0x20 && byte < 0x7F && byte != '.' && byte != '"' && byte != '\\';
+  if (plain) {
+    name += static_cast<char>(std::tolower(byte));
+    return;
+  }
+  name += '\\';
+  name += static_cast<char>('0' + byte / 100);
+  name += static_cast<char>('0' + byte / 10 % 10);
+  name += static_cast<char>('0' + byte % 10);
+}
+
 // Decodes the name at `offset`; sets `end` to the first byte after it in the original position.
 std::optional<std::string> decodeName(std::span<const uint8_t> m, size_t offset, size_t* end) {
   std::string name;
+  size_t wire_length = 1;  // the root label
   size_t pos = offset;
   bool jumped = false;
   for (int hops = 0; hops <= kMaxPointerHops;) {
@@ -38,11 +53,10 @@ std::optional<std::string> decodeName(std::span<const uint8_t> m, size_t offset,
       if (!jumped && end) *end = pos + 1;
       return name;
     }
-    if (pos + 1 + len > m.size() || name.size() + len + 1 > 255) return std::nullopt;
+    wire_length += 1 + len;
+    if (pos + 1 + len > m.size() || wire_length > 255) return std::nullopt;
     if (!name.empty()) name += '.';
-    for (size_t i = 0; i < len; ++i) {
-      name += static_cast<char>(std::tolower(static_cast<unsigned char>(m[pos + 1 + i])));
-    }
+    for (size_t i = 0; i < len; ++i) appendLabelByte(name, m[pos + 1 + i]);
     pos += 1 + len;
   }
   return std::nullopt;  // pointer loop

@@ -38,7 +38,7 @@ Lookup::Lookup(CaresChannel& channel, const config::Config& config, Done done)
 void Lookup::start() {
   const int type = config_.type == config::RecordType::Srv ? ns_t_srv
                    : config_.type == config::RecordType::A ? ns_t_a
-                                                            : ns_t_aaaa;
+                                                           : ns_t_aaaa;
   outstanding_ = 1;
   channel_.query(config_.target, type, [this](int status, std::span<const uint8_t> reply) {
     if (config_.type == config::RecordType::Srv) {

@@ -25,7 +25,9 @@ class Backoff {
   }
 
   // Drops expired entries so endpoints that left DNS do not accumulate.
-  void prune(Clock::time_point now) { std::erase_if(until_, [&](auto& kv) { return kv.second <= now; }); }
+  void prune(Clock::time_point now) {
+    std::erase_if(until_, [&](auto& kv) { return kv.second <= now; });
+  }
 
   size_t size() const { return until_.size(); }
 

@@ -1,11 +1,12 @@
 #include "log/access_log.h"
 
 #include <fmt/chrono.h>
-#include <ctime>
 #include <fmt/format.h>
 #include <spdlog/async.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include <ctime>
 
 namespace edge::log {
 
@@ -20,7 +21,14 @@ std::string formatAccess(const AccessRecord& r) {
       utc, ms.count() % 1000, net::format(r.client), r.target ? net::format(*r.target) : "-",
       r.target_name.empty() ? "-" : r.target_name, r.bytes_to_target, r.bytes_to_client,
       r.duration.count() / 1000, proxy::toString(r.reason), r.attempts);
-  if (!r.error.empty()) fmt::format_to(std::back_inserter(line), " error=\"{}\"", r.error);
+  if (!r.error.empty()) {
+    line += " error=\"";
+    for (char c : r.error) {  // logfmt quoting: escape quote and backslash, drop control bytes
+      if (c == '"' || c == '\\') line += '\\';
+      if (static_cast<unsigned char>(c) >= 0x20) line += c;
+    }
+    line += '"';
+  }
   return line;
 }
 
@@ -32,6 +40,8 @@ AccessLog::AccessLog() {
   logger_->flush_on(spdlog::level::info);
 }
 
-void AccessLog::write(const AccessRecord& record) { logger_->info("{}", formatAccess(record)); }
+void AccessLog::write(const AccessRecord& record) {
+  logger_->info("{}", formatAccess(record));
+}
 
 }  // namespace edge::log

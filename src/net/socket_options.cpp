@@ -19,7 +19,9 @@ std::error_code setInt(int fd, int level, int name, int value) {
 
 }  // namespace
 
-std::error_code setNoDelay(int fd) { return setInt(fd, IPPROTO_TCP, TCP_NODELAY, 1); }
+std::error_code setNoDelay(int fd) {
+  return setInt(fd, IPPROTO_TCP, TCP_NODELAY, 1);
+}
 
 std::error_code setKeepAlive(int fd, std::optional<std::chrono::seconds> idle) {
   if (!idle) return setInt(fd, SOL_SOCKET, SO_KEEPALIVE, 0);

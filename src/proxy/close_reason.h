@@ -7,15 +7,15 @@
 namespace edge::proxy {
 
 enum class CloseReason {
-  None,            // still open
-  ClientClosed,    // the client sent FIN first; both directions then ended cleanly
-  TargetClosed,    // the target sent FIN first
-  ClientReset,     // the client reset or failed; the target connection was reset too
-  TargetReset,     // the target reset or failed; the client connection was reset too
-  ConnectFailed,   // no target accepted the connection in the allowed attempts
-  NoTargets,       // discovery knows no target
-  IdleTimeout,     // --idle-timeout passed with no bytes either way
-  Shutdown,        // the drain timeout ran out at shutdown
+  None,           // still open
+  ClientClosed,   // the client sent FIN first; both directions then ended cleanly
+  TargetClosed,   // the target sent FIN first
+  ClientReset,    // the client reset or failed; the target connection was reset too
+  TargetReset,    // the target reset or failed; the client connection was reset too
+  ConnectFailed,  // no target accepted the connection in the allowed attempts
+  NoTargets,      // discovery knows no target
+  IdleTimeout,    // --idle-timeout passed with no bytes either way
+  Shutdown,       // the drain timeout ran out at shutdown
 };
 
 enum class Side { Client, Target };

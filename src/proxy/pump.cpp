@@ -10,14 +10,17 @@ namespace {
 
 constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
 
-Side other(Side s) { return s == Side::Client ? Side::Target : Side::Client; }
+Side other(Side s) {
+  return s == Side::Client ? Side::Target : Side::Client;
+}
 
 }  // namespace
 
 asio::awaitable<void> pumpCopy(PumpSides sides, std::span<char> buffer, PumpEnd& end,
                                std::chrono::steady_clock::time_point& last_activity) {
   for (;;) {
-    auto [read_ec, n] = co_await sides.from.async_read_some(asio::buffer(buffer.data(), buffer.size()), kNoThrow);
+    auto [read_ec, n] =
+        co_await sides.from.async_read_some(asio::buffer(buffer.data(), buffer.size()), kNoThrow);
     if (read_ec == asio::error::operation_aborted) co_return;  // aborted: the reason is set
     if (read_ec) {
       end.reason = classify(sides.from_side, read_ec);

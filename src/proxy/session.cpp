@@ -17,7 +17,9 @@ using namespace asio::experimental::awaitable_operators;
 constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
 using Clock = std::chrono::steady_clock;
 
-bool isReset(CloseReason r) { return r == CloseReason::ClientReset || r == CloseReason::TargetReset; }
+bool isReset(CloseReason r) {
+  return r == CloseReason::ClientReset || r == CloseReason::TargetReset;
+}
 
 }  // namespace
 
@@ -31,7 +33,9 @@ Session::Session(WorkerContext& ctx, asio::ip::tcp::socket client, net::Endpoint
   ctx_.sessions.push(this);
 }
 
-Session::~Session() { ctx_.sessions.remove(this); }
+Session::~Session() {
+  ctx_.sessions.remove(this);
+}
 
 asio::awaitable<void> Session::run() {
   snapshot_ = ctx_.board.load();
@@ -68,7 +72,8 @@ asio::awaitable<bool> Session::connect() {
   for (int attempt = 0; attempt <= ctx_.config.connect_retries && !aborted_; ++attempt) {
     const auto now = Clock::now();
     auto pick = balance::pickTarget(
-        targets, [&](const net::Endpoint& ep) { return untried(ep) && !ctx_.backoff.ejected(ep, now); },
+        targets,
+        [&](const net::Endpoint& ep) { return untried(ep) && !ctx_.backoff.ejected(ep, now); },
         ctx_.rng);
     if (!pick) {  // every untried target is backing off: trying one beats refusing the client
       pick = balance::pickTarget(targets, untried, ctx_.rng);
@@ -86,8 +91,8 @@ asio::awaitable<bool> Session::connect() {
       co_return false;
     }
     timer.expires_after(ctx_.config.connect_timeout);
-    auto result = co_await (target_.async_connect(pick->endpoint, kNoThrow) ||
-                            timer.async_wait(kNoThrow));
+    auto result =
+        co_await (target_.async_connect(pick->endpoint, kNoThrow) || timer.async_wait(kNoThrow));
     if (result.index() == 0) {
       ec = std::get<0>(std::get<0>(result));
       if (!ec) {
@@ -102,7 +107,8 @@ asio::awaitable<bool> Session::connect() {
     }
     if (aborted_) break;
     ctx_.backoff.markFailed(pick->endpoint, Clock::now());
-    spdlog::debug("connect to {} ({}) failed: {}", net::format(pick->endpoint), target_name_, error_);
+    spdlog::debug("connect to {} ({}) failed: {}", net::format(pick->endpoint), target_name_,
+                  error_);
     std::error_code ignored;
     target_.close(ignored);
   }

@@ -20,8 +20,10 @@ class IntrusiveList {
     ++size_;
   }
   void remove(T* item) {
-    if (item->hook.prev) item->hook.prev->hook.next = item->hook.next;
-    else head_ = item->hook.next;
+    if (item->hook.prev)
+      item->hook.prev->hook.next = item->hook.next;
+    else
+      head_ = item->hook.next;
     if (item->hook.next) item->hook.next->hook.prev = item->hook.prev;
     item->hook = {};
     --size_;

@@ -3,8 +3,12 @@
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
+#include <asio/post.hpp>
 #include <asio/signal_set.hpp>
 #include <csignal>
+#include <memory>
+#include <thread>
+#include <vector>
 
 #include "app/worker.h"
 #include "discovery/discovery.h"
@@ -24,26 +28,53 @@ void raiseFileLimit() {
   }
 }
 
-// First SIGTERM/SIGINT drains, a second one closes every connection at once.
-void armSignals(asio::signal_set& signals, Worker& worker) {
-  signals.async_wait([&signals, &worker](std::error_code ec, int signo) {
-    if (ec) return;               // cancelled: drained
-    armSignals(signals, worker);  // before draining, which may cancel the wait at once
-    static bool draining = false;
-    if (!draining) {
-      draining = true;
-      spdlog::info("signal {}: stopped accepting; draining", signo);
-      worker.drain([&signals] {
-        spdlog::info("all connections ended");
-        std::error_code ignored;
-        signals.cancel(ignored);
-      });
-    } else {
-      spdlog::info("signal {} again: closing every connection now", signo);
-      worker.closeAll();
-    }
-  });
+unsigned workerCount(const config::Config& config) {
+  if (config.workers > 0) return config.workers;
+  return std::max(1u, std::thread::hardware_concurrency());
 }
+
+// Signals are handled on the main thread's io_context; workers are told through post().
+// First SIGTERM/SIGINT drains every worker, a second one closes every connection at once.
+class Shutdown {
+ public:
+  Shutdown(asio::io_context& main_io, std::vector<std::unique_ptr<Worker>>& workers)
+      : main_io_(main_io), signals_(main_io, SIGINT, SIGTERM), workers_(workers) {
+    arm();
+  }
+
+ private:
+  void arm() {
+    signals_.async_wait([this](std::error_code ec, int signo) {
+      if (ec) return;  // cancelled: every worker drained
+      arm();
+      if (!draining_) {
+        draining_ = true;
+        spdlog::info("signal {}: stopped accepting; draining", signo);
+        for (auto& w : workers_) {
+          asio::post(w->io(), [this, worker = w.get()] {
+            worker->drain([this] { asio::post(main_io_, [this] { onWorkerDrained(); }); });
+          });
+        }
+      } else {
+        spdlog::info("signal {} again: closing every connection now", signo);
+        for (auto& w : workers_) asio::post(w->io(), [worker = w.get()] { worker->closeAll(); });
+      }
+    });
+  }
+
+  void onWorkerDrained() {
+    if (++drained_ < workers_.size()) return;
+    spdlog::info("all connections ended");
+    std::error_code ignored;
+    signals_.cancel(ignored);
+  }
+
+  asio::io_context& main_io_;
+  asio::signal_set signals_;
+  std::vector<std::unique_ptr<Worker>>& workers_;
+  bool draining_ = false;
+  size_t drained_ = 0;
+};
 
 }  // namespace
 
@@ -65,21 +96,31 @@ int runServer(const config::Config& config) {
     spdlog::warn("discovery: no answer yet for {}; listening anyway", config.target);
   }
 
-  asio::io_context setup_io;
-  auto acceptor = proxy::openListener(setup_io, config.listen_address, config.listen_port, error);
-  if (!acceptor) {
+  asio::io_context main_io(1);
+  const unsigned count = workerCount(config);
+  auto acceptors =
+      proxy::openListeners(main_io, config.listen_address, config.listen_port, count, error);
+  if (acceptors.empty()) {
     spdlog::error("{}", error);
     return 1;
   }
-  const auto bound = acceptor->local_endpoint();
+  const auto bound = acceptors.front().local_endpoint();
   log::AccessLog access_log;
-  Worker worker(config, board, access_log, std::move(*acceptor));
-  asio::signal_set signals(worker.io(), SIGINT, SIGTERM);
-  armSignals(signals, worker);
-  worker.start();
-  spdlog::info("listening on {}",
-               config.listen_address ? net::format(bound) : "*:" + std::to_string(bound.port()));
-  worker.io().run();
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (auto& acceptor : acceptors) {
+    workers.push_back(std::make_unique<Worker>(config, board, access_log, std::move(acceptor)));
+  }
+  Shutdown shutdown(main_io, workers);
+  std::vector<std::thread> threads;
+  for (auto& w : workers) {
+    w->start();
+    threads.emplace_back([worker = w.get()] { worker->io().run(); });
+  }
+  spdlog::info("listening on {} ({} worker{})",
+               config.listen_address ? net::format(bound) : "*:" + std::to_string(bound.port()),
+               count, count == 1 ? "" : "s");
+  main_io.run();  // until every worker drained
+  for (auto& t : threads) t.join();
 
   discovery->stop();
   spdlog::info("stopped");

@@ -37,6 +37,9 @@ struct Config {
   std::optional<std::chrono::seconds> keepalive{60};  // nullopt: off
   Duration drain_timeout{20000};
 
+  // Event loops, each with its own listening socket; 0 = one per CPU.
+  unsigned workers = 0;
+
   std::string log_level = "info";
 };
 

@@ -131,6 +131,17 @@ void applyRetries(const Raw& raw, Config& cfg, Validator& v) {
   cfg.connect_retries = n;
 }
 
+void applyWorkers(const Raw& raw, Config& cfg, Validator& v) {
+  const auto& text = raw.values.back();
+  unsigned n = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || ptr != text.data() + text.size() || n < 1 || n > 256) {
+    v.fail(*raw.spec, text, "is not a number from 1 to 256");
+    return;
+  }
+  cfg.workers = n;
+}
+
 void applyLogLevel(const Raw& raw, Config& cfg, Validator& v) {
   const auto text = lower(raw.values.back());
   static const char* const kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
@@ -182,6 +193,8 @@ void apply(const Raw& raw, Config& cfg, Validator& v, LoadResult& result) {
     }
   } else if (flag == "--drain-timeout") {
     if (auto d = v.duration(raw)) cfg.drain_timeout = *d;
+  } else if (flag == "--workers") {
+    applyWorkers(raw, cfg, v);
   } else if (flag == "--log-level") {
     applyLogLevel(raw, cfg, v);
   } else {
@@ -331,7 +344,8 @@ std::string describe(const Config& c) {
       << " refused_backoff=" << formatDuration(c.refused_backoff)
       << " idle_timeout=" << formatDuration(c.idle_timeout) << " keepalive="
       << (c.keepalive ? std::to_string(c.keepalive->count()) + "s" : std::string("off"))
-      << " drain_timeout=" << formatDuration(c.drain_timeout);
+      << " drain_timeout=" << formatDuration(c.drain_timeout)
+      << " workers=" << (c.workers ? std::to_string(c.workers) : std::string("auto"));
   return out.str();
 }
 

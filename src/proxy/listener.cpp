@@ -1,5 +1,6 @@
 #include "proxy/listener.h"
 
+#include <asio/detail/socket_option.hpp>
 #include <asio/ip/v6_only.hpp>
 
 #include "net/endpoint.h"
@@ -14,6 +15,8 @@ std::error_code tryOpen(asio::ip::tcp::acceptor& acceptor, const asio::ip::tcp::
   if (ec) return ec;
   if (dual_stack) acceptor.set_option(asio::ip::v6_only(false), ec);
   if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+  if (!ec) acceptor.set_option(ReusePort(true), ec);
   if (!ec) acceptor.bind(ep, ec);
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
@@ -25,28 +28,30 @@ std::error_code tryOpen(asio::ip::tcp::acceptor& acceptor, const asio::ip::tcp::
 
 }  // namespace
 
-std::optional<asio::ip::tcp::acceptor> openListener(asio::io_context& io,
-                                                    const std::optional<asio::ip::address>& address,
-                                                    uint16_t port, std::string& error) {
-  asio::ip::tcp::acceptor acceptor(io);
-  if (address) {
-    const asio::ip::tcp::endpoint ep(*address, port);
-    if (auto ec = tryOpen(acceptor, ep, false)) {
-      error = "cannot listen on " + net::format(ep) + ": " + ec.message();
-      return std::nullopt;
+std::vector<asio::ip::tcp::acceptor> openListeners(asio::io_context& io,
+                                                   const std::optional<asio::ip::address>& address,
+                                                   uint16_t port, size_t count,
+                                                   std::string& error) {
+  std::vector<asio::ip::tcp::acceptor> out;
+  asio::ip::tcp::endpoint ep(address.value_or(asio::ip::address_v6::any()), port);
+  bool dual_stack = !address;
+  for (size_t i = 0; i < count; ++i) {
+    asio::ip::tcp::acceptor acceptor(io);
+    auto ec = tryOpen(acceptor, ep, dual_stack);
+    if (ec == asio::error::address_family_not_supported && dual_stack && i == 0) {
+      ep = {asio::ip::address_v4::any(), port};  // no IPv6 on this host
+      dual_stack = false;
+      ec = tryOpen(acceptor, ep, false);
     }
-    return acceptor;
+    if (ec) {
+      error = "cannot listen on " + (address ? net::format(ep) : "*:" + std::to_string(ep.port())) +
+              ": " + ec.message();
+      return {};
+    }
+    if (i == 0) ep.port(acceptor.local_endpoint().port());  // port 0: the others join this one
+    out.push_back(std::move(acceptor));
   }
-  const asio::ip::tcp::endpoint any6(asio::ip::address_v6::any(), port);
-  auto ec = tryOpen(acceptor, any6, true);
-  if (ec == asio::error::address_family_not_supported) {
-    ec = tryOpen(acceptor, {asio::ip::address_v4::any(), port}, false);
-  }
-  if (ec) {
-    error = "cannot listen on *:" + std::to_string(port) + ": " + ec.message();
-    return std::nullopt;
-  }
-  return acceptor;
+  return out;
 }
 
 }  // namespace edge::proxy

@@ -1,17 +1,20 @@
 #pragma once
-// Opens the listening socket: a dual-stack [::] socket when no address is given (falling back to
-// 0.0.0.0 on hosts without IPv6), SO_REUSEADDR, the system's maximum backlog.
+// Opens the listening sockets: `count` sockets on one port with SO_REUSEPORT (the kernel spreads
+// accepts over them, one per worker, no shared lock); a dual-stack [::] socket when no address
+// is given (0.0.0.0 on hosts without IPv6); SO_REUSEADDR; the system's maximum backlog.
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace edge::proxy {
 
-// Returns nullopt and sets `error` (naming the address) when binding fails.
-std::optional<asio::ip::tcp::acceptor> openListener(asio::io_context& io,
-                                                    const std::optional<asio::ip::address>& address,
-                                                    uint16_t port, std::string& error);
+// Returns an empty vector and sets `error` (naming the address) when binding fails. With port 0
+// the first socket gets a kernel-chosen port and the others join it.
+std::vector<asio::ip::tcp::acceptor> openListeners(asio::io_context& io,
+                                                   const std::optional<asio::ip::address>& address,
+                                                   uint16_t port, size_t count, std::string& error);
 
 }  // namespace edge::proxy

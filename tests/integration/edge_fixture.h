@@ -60,6 +60,8 @@ class EdgeFixture : public ::testing::Test {
   Dnsmasq& dns() { return *dns_; }
   EdgeProcess& edge() { return *edge_; }
 
+  // Set by tests that stop the daemon themselves (signals), so TearDown does not call it a death.
+  bool edge_exit_expected_ = false;
   std::unique_ptr<Dnsmasq> dns_;
   std::vector<std::unique_ptr<Backend>> backends_;
   std::unique_ptr<EdgeProcess> edge_;  // declared last: stopped first

@@ -1,0 +1,83 @@
+// Several workers (SO_REUSEPORT) serve every connection; SIGTERM stops accepting but lets open
+// connections finish, up to --drain-timeout.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include "edge_fixture.h"
+#include "run_until.h"
+
+namespace edge::test {
+namespace {
+
+class WorkersAndDrain : public EdgeFixture {
+ protected:
+  Backend& start_one_backend() {
+    Backend& backend = add_greet_echo("b1");
+    DnsRecords records;
+    add_srv(records, backend);
+    start_dns(records);
+    return backend;
+  }
+};
+
+bool stderr_has(const EdgeProcess& edge, const std::string& text) {
+  for (const auto& line : edge.stderr_lines()) {
+    if (line.find(text) != std::string::npos) return true;
+  }
+  return false;
+}
+
+TEST_F(WorkersAndDrain, SeveralWorkersServeEveryConnection) {
+  start_one_backend();
+  start_edge({"--workers", "3"});
+  EXPECT_TRUE(stderr_has(edge(), "(3 workers)"));
+
+  const auto counts = spread(60);
+  EXPECT_EQ(counts.at("b1"), 60) << describe(counts);
+  ASSERT_TRUE(edge().wait_access_log(60, kIoTimeout));
+}
+
+TEST_F(WorkersAndDrain, SigtermLetsOpenConnectionsFinish) {
+  start_one_backend();
+  start_edge({"--workers", "2", "--drain-timeout", "20s"});
+
+  auto client = TcpClient::connect("127.0.0.1", edge().port(), kIoTimeout);
+  ASSERT_TRUE(client);
+  ASSERT_EQ(client->read_line(kIoTimeout), "b1");
+  edge_exit_expected_ = true;
+  ASSERT_EQ(::kill(edge().process().pid(), SIGTERM), 0);
+  ASSERT_TRUE(run_until([&] { return stderr_has(edge(), "draining"); }, 5s));
+
+  // No new connections, but the open one keeps working both ways.
+  EXPECT_FALSE(TcpClient::connect("127.0.0.1", edge().port(), 1s));
+  ASSERT_EQ(client->write_all("still here\n", kIoTimeout), IoResult::ok);
+  EXPECT_EQ(client->read_line(kIoTimeout), "still here");
+  EXPECT_FALSE(edge().process().wait_exit(300ms)) << "exited while a connection was open";
+
+  client->shutdown_write();
+  EXPECT_EQ(client->wait_closed(kIoTimeout), IoResult::eof);
+  EXPECT_EQ(edge().process().wait_exit(5s), 0);
+  const auto log = edge().access_log();
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0].get("close"), "client_closed");
+}
+
+TEST_F(WorkersAndDrain, DrainTimeoutClosesWhatIsStillOpen) {
+  start_one_backend();
+  start_edge({"--drain-timeout", "500ms"});
+
+  auto client = TcpClient::connect("127.0.0.1", edge().port(), kIoTimeout);
+  ASSERT_TRUE(client);
+  ASSERT_EQ(client->read_line(kIoTimeout), "b1");
+  edge_exit_expected_ = true;
+  ASSERT_EQ(::kill(edge().process().pid(), SIGTERM), 0);
+
+  EXPECT_NE(client->wait_closed(5s), IoResult::timeout);
+  EXPECT_EQ(edge().process().wait_exit(5s), 0);
+  const auto log = edge().access_log();
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0].get("close"), "shutdown");
+}
+
+}  // namespace
+}  // namespace edge::test

@@ -120,26 +120,17 @@ void applyDnsServers(const Raw& raw, Config& cfg, Validator& v) {
   }
 }
 
-void applyRetries(const Raw& raw, Config& cfg, Validator& v) {
+// A whole number in [lo, hi], or nullopt after reporting the problem.
+std::optional<int> numberIn(const Raw& raw, Validator& v, int lo, int hi) {
   const auto& text = raw.values.back();
-  int n = -1;
+  int n = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (ec != std::errc() || ptr != text.data() + text.size() || n < 0 || n > 10) {
-    v.fail(*raw.spec, text, "is not a number from 0 to 10");
-    return;
+  if (ec != std::errc() || ptr != text.data() + text.size() || n < lo || n > hi) {
+    v.fail(*raw.spec, text,
+           "is not a number from " + std::to_string(lo) + " to " + std::to_string(hi));
+    return std::nullopt;
   }
-  cfg.connect_retries = n;
-}
-
-void applyWorkers(const Raw& raw, Config& cfg, Validator& v) {
-  const auto& text = raw.values.back();
-  unsigned n = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (ec != std::errc() || ptr != text.data() + text.size() || n < 1 || n > 256) {
-    v.fail(*raw.spec, text, "is not a number from 1 to 256");
-    return;
-  }
-  cfg.workers = n;
+  return n;
 }
 
 void applyLogLevel(const Raw& raw, Config& cfg, Validator& v) {
@@ -178,7 +169,7 @@ void apply(const Raw& raw, Config& cfg, Validator& v, LoadResult& result) {
   } else if (flag == "--connect-timeout") {
     if (auto d = v.duration(raw)) cfg.connect_timeout = *d;
   } else if (flag == "--connect-retries") {
-    applyRetries(raw, cfg, v);
+    if (auto n = numberIn(raw, v, 0, 10)) cfg.connect_retries = *n;
   } else if (flag == "--refused-backoff") {
     if (auto d = v.duration(raw)) cfg.refused_backoff = *d;
   } else if (flag == "--idle-timeout") {
@@ -194,7 +185,7 @@ void apply(const Raw& raw, Config& cfg, Validator& v, LoadResult& result) {
   } else if (flag == "--drain-timeout") {
     if (auto d = v.duration(raw)) cfg.drain_timeout = *d;
   } else if (flag == "--workers") {
-    applyWorkers(raw, cfg, v);
+    if (auto n = numberIn(raw, v, 1, 256)) cfg.workers = static_cast<unsigned>(*n);
   } else if (flag == "--log-level") {
     applyLogLevel(raw, cfg, v);
   } else {

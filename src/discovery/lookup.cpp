@@ -49,18 +49,20 @@ void Lookup::start() {
   });
 }
 
-void Lookup::onAddressReply(int status, std::span<const uint8_t> reply) {
+std::optional<DnsMessage> Lookup::acceptReply(int status, std::span<const uint8_t> reply) {
   --outstanding_;
-  if (status == ARES_EDESTRUCTION) return;
-  if (status != ARES_SUCCESS) {
-    result_.error = caresStatusName(status);
-    return finish();
-  }
-  auto msg = parseMessage(reply);
+  if (status == ARES_EDESTRUCTION) return std::nullopt;  // shutting down: report nothing
+  auto msg = status == ARES_SUCCESS ? parseMessage(reply) : std::nullopt;
   if (!msg) {
-    result_.error = caresStatusName(ARES_EBADRESP);
-    return finish();
+    result_.error = caresStatusName(status == ARES_SUCCESS ? ARES_EBADRESP : status);
+    finish();
   }
+  return msg;
+}
+
+void Lookup::onAddressReply(int status, std::span<const uint8_t> reply) {
+  auto msg = acceptReply(status, reply);
+  if (!msg) return;
   balance::Target target{normalizeName(config_.target), 0, 1, {}};
   uint32_t ttl = UINT32_MAX;
   for (const auto& rr : msg->records) {
@@ -78,17 +80,8 @@ void Lookup::onAddressReply(int status, std::span<const uint8_t> reply) {
 }
 
 void Lookup::onSrvReply(int status, std::span<const uint8_t> reply) {
-  --outstanding_;
-  if (status == ARES_EDESTRUCTION) return;
-  if (status != ARES_SUCCESS) {
-    result_.error = caresStatusName(status);
-    return finish();
-  }
-  auto msg = parseMessage(reply);
-  if (!msg) {
-    result_.error = caresStatusName(ARES_EBADRESP);
-    return finish();
-  }
+  auto msg = acceptReply(status, reply);
+  if (!msg) return;
   uint32_t ttl = UINT32_MAX;
   std::map<std::string, AddressRecords> additional;
   for (const auto& rr : msg->records) {

@@ -6,12 +6,14 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "balance/target.h"
 #include "config/config.h"
 #include "discovery/cares_channel.h"
+#include "discovery/dns_wire.h"
 
 namespace edge::discovery {
 
@@ -39,6 +41,8 @@ class Lookup {
     std::string error;
   };
 
+  // The parsed main reply, or nullopt after finishing the round with the error.
+  std::optional<DnsMessage> acceptReply(int status, std::span<const uint8_t> reply);
   void onSrvReply(int status, std::span<const uint8_t> reply);
   void onAddressReply(int status, std::span<const uint8_t> reply);
   void onTargetAddressReply(const std::string& name, int status, std::span<const uint8_t> reply);

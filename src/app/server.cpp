@@ -98,8 +98,8 @@ int runServer(const config::Config& config) {
 
   asio::io_context main_io(1);
   const unsigned count = workerCount(config);
-  auto acceptors =
-      proxy::openListeners(main_io, config.listen_address, config.listen_port, count, error);
+  auto acceptors = proxy::openListeners(main_io, config.listen_address, config.listen_port, count,
+                                        config.backlog, error);
   if (acceptors.empty()) {
     spdlog::error("{}", error);
     return 1;

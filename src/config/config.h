@@ -37,6 +37,10 @@ struct Config {
   std::optional<std::chrono::seconds> keepalive{60};  // nullopt: off
   Duration drain_timeout{20000};
 
+  // listen() backlog per listening socket; 0 = SOMAXCONN (the kernel caps it at
+  // net.core.somaxconn). Bursts of connects must not overflow it (socat's 5 does).
+  int backlog = 0;
+
   // Event loops, each with its own listening socket; 0 = one per CPU.
   unsigned workers = 0;
 

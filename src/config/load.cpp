@@ -184,6 +184,8 @@ void apply(const Raw& raw, Config& cfg, Validator& v, LoadResult& result) {
     }
   } else if (flag == "--drain-timeout") {
     if (auto d = v.duration(raw)) cfg.drain_timeout = *d;
+  } else if (flag == "--backlog") {
+    if (auto n = numberIn(raw, v, 1, 65535)) cfg.backlog = *n;
   } else if (flag == "--workers") {
     if (auto n = numberIn(raw, v, 1, 256)) cfg.workers = static_cast<unsigned>(*n);
   } else if (flag == "--log-level") {
@@ -336,6 +338,7 @@ std::string describe(const Config& c) {
       << " idle_timeout=" << formatDuration(c.idle_timeout) << " keepalive="
       << (c.keepalive ? std::to_string(c.keepalive->count()) + "s" : std::string("off"))
       << " drain_timeout=" << formatDuration(c.drain_timeout)
+      << " backlog=" << (c.backlog ? std::to_string(c.backlog) : std::string("somaxconn"))
       << " workers=" << (c.workers ? std::to_string(c.workers) : std::string("auto"));
   return out.str();
 }

@@ -34,6 +34,8 @@ constexpr OptionSpec kOptions[] = {
      "TCP keepalive idle time on both sockets (probes every 1/6 of it)"},
     {"--drain-timeout", "EDGE_DRAIN_TIMEOUT", "DURATION", "20s",
      "on SIGTERM/SIGINT, how long open connections may finish before they are closed"},
+    {"--backlog", "EDGE_BACKLOG", "N", "SOMAXCONN",
+     "listen backlog of each listening socket (1-65535; the kernel caps it at somaxconn)"},
     {"--workers", "EDGE_WORKERS", "N", "CPU count",
      "event loops, each with its own listening socket (SO_REUSEPORT); 1-256"},
     {"--log-level", "EDGE_LOG_LEVEL", "LEVEL", "info",

@@ -11,10 +11,11 @@
 
 namespace edge::proxy {
 
-// Returns an empty vector and sets `error` (naming the address) when binding fails. With port 0
-// the first socket gets a kernel-chosen port and the others join it.
+// `backlog` 0 means SOMAXCONN. Returns an empty vector and sets `error` (naming the address) when
+// binding fails. With port 0 the first socket gets a kernel-chosen port and the others join it.
 std::vector<asio::ip::tcp::acceptor> openListeners(asio::io_context& io,
                                                    const std::optional<asio::ip::address>& address,
-                                                   uint16_t port, size_t count, std::string& error);
+                                                   uint16_t port, size_t count, int backlog,
+                                                   std::string& error);
 
 }  // namespace edge::proxy

@@ -164,6 +164,15 @@ TEST(LoadTest, FlagOverridesInvalidEnv) {
   EXPECT_EQ(c.connect_timeout, 3s);
 }
 
+TEST(LoadTest, BacklogAndWorkers) {
+  const auto& defaults = ok(run(minimalPlus({}), {}));
+  EXPECT_EQ(defaults.backlog, 0);   // SOMAXCONN
+  EXPECT_EQ(defaults.workers, 0u);  // one per CPU
+  const auto& set = ok(run(minimalPlus({"--backlog", "128"}), {{"EDGE_WORKERS", "3"}}));
+  EXPECT_EQ(set.backlog, 128);
+  EXPECT_EQ(set.workers, 3u);
+}
+
 TEST(LoadTest, EmptyEnvVarIsUnset) {
   // ECS task definitions often carry empty variables: they must not count as values.
   const auto r = run({}, {{"LISTENER_PORT", "2222"},
@@ -399,6 +408,20 @@ INSTANTIATE_TEST_SUITE_P(
                   "EDGE_CONNECT_RETRIES",
                   "11",
                   "0 to 10"},
+        ErrorCase{"BacklogZero",
+                  minimalPlus({"--backlog", "0"}),
+                  {},
+                  "--backlog",
+                  "EDGE_BACKLOG",
+                  "0",
+                  "1 to 65535"},
+        ErrorCase{"WorkersTooMany",
+                  minimalPlus({}),
+                  {{"EDGE_WORKERS", "257"}},
+                  "--workers",
+                  "EDGE_WORKERS",
+                  "257",
+                  "1 to 256"},
         ErrorCase{"DnsServerNotAnIp",
                   minimalPlus({"--dns-server", "resolver.example"}),
                   {},

@@ -1,35 +1,10 @@
-// UniqueFd: move-only owner of one file descriptor for the test helpers (the support library
-// does not link the daemon's code, so it keeps its own).
+// UniqueFd: the daemon's own move-only descriptor owner (header-only), reused by the helpers.
 #pragma once
 
-#include <unistd.h>
-
-#include <utility>
+#include "net/fd.h"
 
 namespace edge::test {
 
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    if (this != &other) reset(std::exchange(other.fd_, -1));
-    return *this;
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd() { reset(); }
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
-};
+using UniqueFd = edge::net::Fd;
 
 }  // namespace edge::test

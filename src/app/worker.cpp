@@ -26,10 +26,17 @@ Worker::Worker(const config::Config& config, const discovery::TargetBoard& board
            health::Backoff(config.refused_backoff),
            std::mt19937_64(std::random_device{}()),
            {},
+           asio::use_service<asio::detail::reactor>(io_),
+           proxy::PipePool(config.pipe_size),
+           proxy::BufferPool(),
            false} {
   // The listener was opened on a set-up io_context; move its descriptor onto ours.
   const auto protocol = acceptor.local_endpoint().protocol();
   acceptor_.assign(protocol, acceptor.release());
+  if (config.pipe_size && ctx_.pipes.pipeSize() < config.pipe_size) {
+    spdlog::warn("--pipe-size {}: the kernel gave {} bytes (fs.pipe-max-size?)", config.pipe_size,
+                 ctx_.pipes.pipeSize());
+  }
 }
 
 void Worker::start() {

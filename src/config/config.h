@@ -41,6 +41,10 @@ struct Config {
   // net.core.somaxconn). Bursts of connects must not overflow it (socat's 5 does).
   int backlog = 0;
 
+  // Capacity of the kernel pipe each direction splices through while bytes move (bytes in
+  // flight per direction stay below it); 0 = no splice, copy through a 16 KiB buffer.
+  size_t pipe_size = 64 * 1024;
+
   // Event loops, each with its own listening socket; 0 = one per CPU.
   unsigned workers = 0;
 

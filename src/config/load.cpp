@@ -133,6 +133,25 @@ std::optional<int> numberIn(const Raw& raw, Validator& v, int lo, int hi) {
   return n;
 }
 
+// "64k", "1m", "65536" (bytes), or "off"/"0" for no splice.
+void applyPipeSize(const Raw& raw, Config& cfg, Validator& v) {
+  const auto text = lower(raw.values.back());
+  if (text == "off" || text == "0") {
+    cfg.pipe_size = 0;
+    return;
+  }
+  size_t n = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  const std::string_view suffix(ptr, static_cast<size_t>(text.data() + text.size() - ptr));
+  const size_t unit = suffix.empty() ? 1 : suffix == "k" ? 1024 : suffix == "m" ? 1024 * 1024 : 0;
+  constexpr size_t kMin = 4 * 1024, kMax = 16 * 1024 * 1024;
+  if (ec != std::errc() || unit == 0 || n > kMax || n * unit < kMin || n * unit > kMax) {
+    v.fail(*raw.spec, raw.values.back(), "is not a size from 4k to 16m (or off)");
+    return;
+  }
+  cfg.pipe_size = n * unit;
+}
+
 void applyLogLevel(const Raw& raw, Config& cfg, Validator& v) {
   const auto text = lower(raw.values.back());
   static const char* const kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
@@ -186,6 +205,8 @@ void apply(const Raw& raw, Config& cfg, Validator& v, LoadResult& result) {
     if (auto d = v.duration(raw)) cfg.drain_timeout = *d;
   } else if (flag == "--backlog") {
     if (auto n = numberIn(raw, v, 1, 65535)) cfg.backlog = *n;
+  } else if (flag == "--pipe-size") {
+    applyPipeSize(raw, cfg, v);
   } else if (flag == "--workers") {
     if (auto n = numberIn(raw, v, 1, 256)) cfg.workers = static_cast<unsigned>(*n);
   } else if (flag == "--log-level") {
@@ -339,6 +360,7 @@ std::string describe(const Config& c) {
       << (c.keepalive ? std::to_string(c.keepalive->count()) + "s" : std::string("off"))
       << " drain_timeout=" << formatDuration(c.drain_timeout)
       << " backlog=" << (c.backlog ? std::to_string(c.backlog) : std::string("somaxconn"))
+      << " pipe_size=" << (c.pipe_size ? std::to_string(c.pipe_size) : std::string("off"))
       << " workers=" << (c.workers ? std::to_string(c.workers) : std::string("auto"));
   return out.str();
 }

@@ -1,47 +1,173 @@
 #include "proxy/pump.h"
 
-#include <asio/experimental/as_tuple.hpp>
-#include <asio/read.hpp>
-#include <asio/use_awaitable.hpp>
-#include <asio/write.hpp>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 namespace edge::proxy {
 namespace {
-
-constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
 
 Side other(Side s) {
   return s == Side::Client ? Side::Target : Side::Client;
 }
 
+bool wouldBlock(int e) {
+  return e == EAGAIN || e == EWOULDBLOCK;
+}
+
+// What splice() answers for a descriptor it cannot serve; the copy path can.
+bool spliceRefused(int e) {
+  return e == EINVAL || e == ENOSYS || e == EOPNOTSUPP;
+}
+
+std::error_code systemError(int e) {
+  return {e, std::system_category()};
+}
+
 }  // namespace
 
-asio::awaitable<void> pumpCopy(PumpSides sides, std::span<char> buffer, PumpEnd& end,
-                               std::chrono::steady_clock::time_point& last_activity) {
-  for (;;) {
-    auto [read_ec, n] =
-        co_await sides.from.async_read_some(asio::buffer(buffer.data(), buffer.size()), kNoThrow);
-    if (read_ec == asio::error::operation_aborted) co_return;  // aborted: the reason is set
-    if (read_ec) {
-      end.reason = classify(sides.from_side, read_ec);
-      if (read_ec != asio::error::eof) end.error = read_ec;
-      if (read_ec == asio::error::eof) {
-        std::error_code ignored;  // the other side may be gone already; its pump will say so
-        sides.to.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-      }
-      co_return;
-    }
-    auto [write_ec, written] =
-        co_await asio::async_write(sides.to, asio::buffer(buffer.data(), n), kNoThrow);
-    if (write_ec == asio::error::operation_aborted) co_return;
-    if (write_ec) {
-      end.reason = classify(other(sides.from_side), asio::error::connection_reset);
-      end.error = write_ec;
-      co_return;
-    }
-    end.bytes += written;
-    last_activity = std::chrono::steady_clock::now();
+Pump::Pump(PumpPools pools, asio::ip::tcp::socket& from, asio::ip::tcp::socket& to, Side from_side,
+           std::function<void()> on_end)
+    : pools_(pools),
+      from_(from),
+      to_(to),
+      on_end_(std::move(on_end)),
+      op_(*this),
+      from_side_(from_side),
+      copy_mode_(!pools.pipes.enabled()) {}
+
+Pump::~Pump() {
+  releaseResources();
+}
+
+void Pump::start(Clock::time_point* last_activity) {
+  last_activity_ = last_activity;
+  // The attempts below call the kernel directly and must never block.
+  for (auto* socket : {&from_, &to_}) {
+    std::error_code ignored;
+    if (!socket->native_non_blocking()) socket->native_non_blocking(true, ignored);
   }
+  stage_ = Stage::Reading;
+  op_.start(pools_.reactor, from_, net::ReactorOp::Kind::Read);
+}
+
+bool Pump::attempt(net::ReactorOp&) {
+  return stage_ == Stage::Writing ? attemptWrite() : attemptRead();
+}
+
+bool Pump::attemptRead() {
+  if (!takeResources()) {
+    error_ = std::make_error_code(std::errc::not_enough_memory);
+    return true;
+  }
+  for (;;) {
+    const ssize_t n =
+        pipe_.valid()
+            ? ::splice(from_.native_handle(), nullptr, pipe_.write.get(), nullptr,
+                       pools_.pipes.pipeSize(), SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
+            : ::read(from_.native_handle(), buffer_, BufferPool::kSize);  // any descriptor
+    if (n > 0) {
+      pending_ = static_cast<size_t>(n);
+      offset_ = 0;
+      return true;
+    }
+    if (n == 0) {
+      eof_ = true;
+      releaseResources();
+      return true;
+    }
+    const int e = errno;
+    if (e == EINTR) continue;
+    if (wouldBlock(e)) {  // dry: an idle direction holds no pipe and no buffer
+      releaseResources();
+      return false;
+    }
+    if (pipe_.valid() && spliceRefused(e)) {  // nothing was read: copy from now on
+      copy_mode_ = true;
+      releaseResources();
+      if (takeResources()) continue;
+      error_ = std::make_error_code(std::errc::not_enough_memory);
+      return true;
+    }
+    error_ = systemError(e);
+    releaseResources();
+    return true;
+  }
+}
+
+bool Pump::attemptWrite() {
+  bool progressed = false;
+  while (pending_ > 0) {
+    const ssize_t n = pipe_.valid()
+                          ? ::splice(pipe_.read.get(), nullptr, to_.native_handle(), nullptr,
+                                     pending_, SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
+                          : ::send(to_.native_handle(), buffer_ + offset_, pending_, MSG_NOSIGNAL);
+    if (n > 0) {
+      pending_ -= static_cast<size_t>(n);
+      offset_ += static_cast<size_t>(n);
+      end_.bytes += static_cast<uint64_t>(n);
+      progressed = true;
+      continue;
+    }
+    const int e = n == 0 ? EPIPE : errno;
+    if (e == EINTR) continue;
+    if (wouldBlock(e)) break;
+    error_ = systemError(e);
+    return true;
+  }
+  if (progressed && last_activity_) *last_activity_ = Clock::now();
+  return pending_ == 0;
+}
+
+void Pump::complete(net::ReactorOp&, const std::error_code& ec) {
+  if (ec == asio::error::operation_aborted) return finish(CloseReason::None, {});
+  if (ec) return finish(classify(from_side_, ec), ec);
+  if (stage_ == Stage::Reading) {
+    if (error_) return finish(classify(from_side_, error_), error_);
+    if (eof_) {
+      std::error_code ignored;  // the other side may be gone already; its pump will say so
+      to_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+      return finish(classify(from_side_, asio::error::eof), {});
+    }
+    stage_ = Stage::Writing;
+    op_.start(pools_.reactor, to_, net::ReactorOp::Kind::Write);
+  } else {
+    // The write side failing means the other peer is gone.
+    if (error_) return finish(classify(other(from_side_), asio::error::connection_reset), error_);
+    stage_ = Stage::Reading;
+    op_.start(pools_.reactor, from_, net::ReactorOp::Kind::Read);
+  }
+}
+
+bool Pump::takeResources() {
+  if (pipe_.valid() || buffer_) return true;
+  if (!copy_mode_) {
+    pipe_ = pools_.pipes.acquire();
+    if (pipe_.valid()) return true;  // else out of descriptors: copy this burst instead
+  }
+  buffer_ = pools_.buffers.acquire();
+  return buffer_ != nullptr;
+}
+
+void Pump::releaseResources() {
+  if (pipe_.valid()) {
+    if (pending_ == 0) {
+      pools_.pipes.release(std::move(pipe_));
+    } else {
+      pipe_ = Pipe{};  // bytes left in it (the write side failed): close, never reuse
+    }
+  }
+  if (buffer_) pools_.buffers.release(std::exchange(buffer_, nullptr));
+}
+
+void Pump::finish(CloseReason reason, std::error_code error) {
+  releaseResources();
+  stage_ = Stage::Ended;
+  end_.reason = reason;
+  end_.error = error;
+  if (on_end_) on_end_();
 }
 
 }  // namespace edge::proxy

@@ -1,16 +1,25 @@
 #pragma once
-// Copies bytes from one socket to the other until EOF or an error, keeping at most one buffer
-// of bytes in flight (the back-pressure). On EOF it half-closes the other side and returns, so
-// the opposite direction keeps flowing until its own end.
+// Moves the bytes of one direction (from → to) until EOF or an error.
+//
+// Bulk bytes go socket → pipe → socket with splice(), never through user space; where the
+// kernel refuses splice (or --pipe-size off) a small copy buffer is used instead. Either comes
+// from the worker's pools when bytes arrive and goes back, empty, when the source runs dry, so
+// an idle direction holds nothing. At most one pipe (or buffer) of bytes is in flight: the
+// next read starts only after everything read was written (the back-pressure).
+//
+// Every syscall is tried at once and waits for readiness only on EAGAIN, on the socket's
+// standing edge-triggered registration (net/reactor_op.h): no allocation, no epoll_ctl per
+// chunk. On EOF it half-closes the other side, so the opposite direction keeps flowing.
 
-#include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstdint>
-#include <span>
+#include <functional>
 #include <system_error>
 
+#include "net/reactor_op.h"
 #include "proxy/close_reason.h"
+#include "proxy/pipe_pool.h"
 
 namespace edge::proxy {
 
@@ -20,15 +29,61 @@ struct PumpEnd {
   std::error_code error;                   // the error behind a reset, for the log
 };
 
-struct PumpSides {
-  asio::ip::tcp::socket& from;
-  asio::ip::tcp::socket& to;
-  Side from_side;
+struct PumpPools {
+  asio::detail::reactor& reactor;
+  PipePool& pipes;
+  BufferPool& buffers;
 };
 
-// `bytes` is updated as data moves so an observer (idle timer, logs) sees progress;
-// `last_activity` likewise.
-asio::awaitable<void> pumpCopy(PumpSides sides, std::span<char> buffer, PumpEnd& end,
-                               std::chrono::steady_clock::time_point& last_activity);
+class Pump final : net::ReactorOp::Callbacks {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // `on_end` runs once, when the direction ended (EOF, error, or its socket was closed).
+  Pump(PumpPools pools, asio::ip::tcp::socket& from, asio::ip::tcp::socket& to, Side from_side,
+       std::function<void()> on_end);
+  ~Pump();
+  Pump(const Pump&) = delete;
+  Pump& operator=(const Pump&) = delete;
+
+  // Both sockets must be open; `last_activity`, if given, is set whenever bytes are written.
+  void start(Clock::time_point* last_activity = nullptr);
+
+  bool running() const { return stage_ == Stage::Reading || stage_ == Stage::Writing; }
+  // Bytes moved so far; reason and error once ended.
+  const PumpEnd& end() const { return end_; }
+  // Whether this direction gave up on splice (refused by the kernel, or pipes off).
+  bool copying() const { return copy_mode_; }
+  // Holds a pipe or buffer right now (an idle direction must not).
+  bool holdsResources() const { return pipe_.valid() || buffer_ != nullptr; }
+
+ private:
+  enum class Stage : uint8_t { Idle, Reading, Writing, Ended };
+
+  bool attempt(net::ReactorOp& op) override;
+  void complete(net::ReactorOp& op, const std::error_code& ec) override;
+  bool attemptRead();
+  bool attemptWrite();
+  bool takeResources();
+  void releaseResources();
+  void finish(CloseReason reason, std::error_code error);
+
+  PumpPools pools_;
+  asio::ip::tcp::socket& from_;
+  asio::ip::tcp::socket& to_;
+  std::function<void()> on_end_;
+  net::ReactorOp op_;
+  Clock::time_point* last_activity_ = nullptr;
+  Pipe pipe_;
+  char* buffer_ = nullptr;
+  size_t pending_ = 0;  // bytes read and not yet written
+  size_t offset_ = 0;   // copy mode: where the unwritten bytes start in buffer_
+  std::error_code error_;
+  PumpEnd end_;
+  Side from_side_;
+  Stage stage_ = Stage::Idle;
+  bool eof_ = false;
+  bool copy_mode_ = false;
+};
 
 }  // namespace edge::proxy

@@ -29,7 +29,12 @@ Session::Session(WorkerContext& ctx, asio::ip::tcp::socket client, net::Endpoint
       target_(client_.get_executor()),
       client_endpoint_(client_endpoint),
       started_(Clock::now()),
-      last_activity_(started_) {
+      last_activity_(started_),
+      timer_(client_.get_executor()),
+      up_({ctx.reactor, ctx.pipes, ctx.buffers}, client_, target_, Side::Client,
+          [this] { pumpEnded(up_); }),
+      down_({ctx.reactor, ctx.pipes, ctx.buffers}, target_, client_, Side::Target,
+            [this] { pumpEnded(down_); }) {
   ctx_.sessions.push(this);
 }
 
@@ -51,11 +56,7 @@ asio::awaitable<void> Session::run() {
     finish();
     co_return;
   }
-  if (ctx_.config.idle_timeout) {
-    co_await ((direction(Side::Client) && direction(Side::Target)) || idleWatch());
-  } else {
-    co_await (direction(Side::Client) && direction(Side::Target));
-  }
+  co_await forward();
   finish();
 }
 
@@ -115,32 +116,29 @@ asio::awaitable<bool> Session::connect() {
   co_return false;
 }
 
-asio::awaitable<void> Session::direction(Side from) {
-  const bool up = from == Side::Client;
-  PumpEnd& end = up ? up_ : down_;
-  co_await pumpCopy({up ? client_ : target_, up ? target_ : client_, from},
-                    up ? std::span<char>(up_buffer_) : std::span<char>(down_buffer_), end,
-                    last_activity_);
+asio::awaitable<void> Session::forward() {
+  const auto idle_limit = ctx_.config.idle_timeout;
+  auto* activity = idle_limit ? &last_activity_ : nullptr;  // no clock reads when unused
+  up_.start(activity);
+  down_.start(activity);
+  while (up_.running() || down_.running()) {
+    timer_.expires_at(idle_limit && !aborted_ ? last_activity_ + *idle_limit
+                                              : Clock::time_point::max());
+    auto [ec] = co_await timer_.async_wait(kNoThrow);
+    if (!ec && idle_limit && !aborted_ && Clock::now() - last_activity_ >= *idle_limit) {
+      abort(CloseReason::IdleTimeout, /*send_reset=*/false);
+    }
+  }
+}
+
+void Session::pumpEnded(const Pump& pump) {
+  const PumpEnd& end = pump.end();
   reason_ = merge(reason_, end.reason);
   if (isReset(end.reason)) {
     if (error_.empty() && end.error) error_ = end.error.message();
     abort(end.reason, /*send_reset=*/true);
   }
-}
-
-asio::awaitable<void> Session::idleWatch() {
-  asio::steady_timer timer(client_.get_executor());
-  const auto limit = *ctx_.config.idle_timeout;
-  for (;;) {
-    const auto idle = Clock::now() - last_activity_;
-    if (idle >= limit) {
-      abort(CloseReason::IdleTimeout, /*send_reset=*/false);
-      co_return;
-    }
-    timer.expires_after(limit - idle);
-    auto [ec] = co_await timer.async_wait(kNoThrow);
-    if (ec) co_return;  // the pumps finished first
-  }
+  if (!up_.running() && !down_.running()) timer_.cancel();
 }
 
 void Session::abort(CloseReason reason, bool send_reset) {
@@ -162,8 +160,8 @@ void Session::finish() {
   record.client = client_endpoint_;
   record.target = target_endpoint_;
   record.target_name = target_name_;
-  record.bytes_to_target = up_.bytes;
-  record.bytes_to_client = down_.bytes;
+  record.bytes_to_target = up_.end().bytes;
+  record.bytes_to_client = down_.end().bytes;
   record.duration = std::chrono::duration_cast<std::chrono::microseconds>(now - started_);
   record.reason = reason_;
   record.attempts = attempts_;

@@ -1,8 +1,8 @@
 #pragma once
 // One client connection: pick a target, connect (with timeout and retries), pump both ways,
-// write the access-log line. Owns both sockets and its buffers; lives on one worker thread.
+// write the access-log line. Owns both sockets and both directions' pumps; lives on one worker
+// thread. While idle it holds no pipe and no buffer (see proxy/pump.h).
 
-#include <array>
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
@@ -35,11 +35,10 @@ class Session {
   IntrusiveList<Session>::Hook hook;
 
  private:
-  static constexpr size_t kBufferSize = 16 * 1024;
-
   asio::awaitable<bool> connect();
-  asio::awaitable<void> direction(Side from);
-  asio::awaitable<void> idleWatch();
+  // Runs both pumps to their end, enforcing --idle-timeout on the way.
+  asio::awaitable<void> forward();
+  void pumpEnded(const Pump& pump);
   void finish();
 
   WorkerContext& ctx_;
@@ -55,10 +54,9 @@ class Session {
   std::string error_;
   int attempts_ = 0;
   bool aborted_ = false;
-  PumpEnd up_;    // client → target
-  PumpEnd down_;  // target → client
-  std::array<char, kBufferSize> up_buffer_;
-  std::array<char, kBufferSize> down_buffer_;
+  asio::steady_timer timer_;  // idle timeout; woken early when both pumps ended
+  Pump up_;                   // client → target
+  Pump down_;                 // target → client
 };
 
 }  // namespace edge::proxy

@@ -173,6 +173,14 @@ TEST(LoadTest, BacklogAndWorkers) {
   EXPECT_EQ(set.workers, 3u);
 }
 
+TEST(LoadTest, PipeSize) {
+  EXPECT_EQ(ok(run(minimalPlus({}), {})).pipe_size, 64u * 1024);
+  EXPECT_EQ(ok(run(minimalPlus({"--pipe-size", "1m"}), {})).pipe_size, 1024u * 1024);
+  EXPECT_EQ(ok(run(minimalPlus({"--pipe-size", "256K"}), {})).pipe_size, 256u * 1024);
+  EXPECT_EQ(ok(run(minimalPlus({}), {{"EDGE_PIPE_SIZE", "8192"}})).pipe_size, 8192u);
+  EXPECT_EQ(ok(run(minimalPlus({"--pipe-size", "off"}), {})).pipe_size, 0u);
+}
+
 TEST(LoadTest, EmptyEnvVarIsUnset) {
   // ECS task definitions often carry empty variables: they must not count as values.
   const auto r = run({}, {{"LISTENER_PORT", "2222"},
@@ -415,6 +423,20 @@ INSTANTIATE_TEST_SUITE_P(
                   "EDGE_BACKLOG",
                   "0",
                   "1 to 65535"},
+        ErrorCase{"PipeSizeTooSmall",
+                  minimalPlus({"--pipe-size", "1k"}),
+                  {},
+                  "--pipe-size",
+                  "EDGE_PIPE_SIZE",
+                  "1k",
+                  "4k to 16m"},
+        ErrorCase{"PipeSizeBadSuffix",
+                  minimalPlus({}),
+                  {{"EDGE_PIPE_SIZE", "64kb"}},
+                  "--pipe-size",
+                  "EDGE_PIPE_SIZE",
+                  "64kb",
+                  "4k to 16m"},
         ErrorCase{"WorkersTooMany",
                   minimalPlus({}),
                   {{"EDGE_WORKERS", "257"}},

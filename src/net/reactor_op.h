@@ -1,0 +1,69 @@
+#pragma once
+// A readiness operation on asio's own reactor, for syscalls asio has no op for (splice).
+//
+// asio's async_wait() re-arms the descriptor with epoll_ctl(EPOLL_CTL_MOD) on every call,
+// which the data path must not pay per read. Its own read/write ops avoid that: they are
+// started "speculatively" (try the syscall first; only on EAGAIN queue on the descriptor,
+// which stays registered edge-triggered for its lifetime). ReactorOp takes that same path
+// with a caller-supplied attempt function, so a splice() is tried at once and retried by the
+// reactor when the socket becomes ready, with no allocation and no epoll_ctl per chunk.
+//
+// This reaches into asio::detail (pinned: Debian 12's asio 1.22, epoll reactor). The op is a
+// member of its owner, never heap-allocated, so the owner must outlive a started op: it may
+// be destroyed only after the op completed (closing the socket completes it with
+// operation_aborted).
+
+#include <asio/ip/tcp.hpp>
+#include <asio/version.hpp>
+#include <system_error>
+// After the public headers: asio's detail headers depend on them.
+#include <asio/detail/reactor.hpp>
+#include <asio/detail/reactor_op.hpp>
+
+static_assert(ASIO_VERSION >= 102200 && ASIO_VERSION < 102300,
+              "net/reactor_op.h relies on asio 1.22 internals; re-check it for this version");
+
+namespace edge::net {
+
+class ReactorOp : public asio::detail::reactor_op {
+ public:
+  enum class Kind {
+    Read = asio::detail::reactor::read_op,
+    Write = asio::detail::reactor::write_op
+  };
+
+  // `attempt` runs the syscall (on the reactor's thread): true to complete, false when it
+  // would block (the op then waits for readiness and attempts again). `complete` runs as a
+  // handler, with operation_aborted when the socket was closed.
+  struct Callbacks {
+    virtual bool attempt(ReactorOp& op) = 0;
+    virtual void complete(ReactorOp& op, const std::error_code& ec) = 0;
+
+   protected:
+    ~Callbacks() = default;
+  };
+
+  explicit ReactorOp(Callbacks& owner)
+      : reactor_op(std::error_code(), &ReactorOp::doPerform, &ReactorOp::doComplete),
+        owner_(&owner) {}
+  ReactorOp(const ReactorOp&) = delete;
+  ReactorOp& operator=(const ReactorOp&) = delete;
+
+  // Starts the op on `socket`: attempts once now; if that would block, waits for readiness.
+  void start(asio::detail::reactor& reactor, asio::ip::tcp::socket& socket, Kind kind);
+
+  bool pending() const { return pending_; }
+
+  // The reactor serving `socket`'s io_context (look it up once, not per op).
+  static asio::detail::reactor& reactorOf(asio::ip::tcp::socket& socket);
+
+ private:
+  static status doPerform(asio::detail::reactor_op* base);
+  static void doComplete(void* owner, asio::detail::operation* base, const std::error_code& ec,
+                         std::size_t bytes);
+
+  Callbacks* owner_;
+  bool pending_ = false;  // started and not yet completed
+};
+
+}  // namespace edge::net

@@ -1,0 +1,316 @@
+// The pump on real loopback TCP connections: each test wires `client peer → from` and
+// `to → target peer`, drives the worker's io_context by hand and plays the peers with raw,
+// non-blocking syscalls, so partial writes, EAGAIN and pipe-full states happen for real.
+
+#include "proxy/pump.h"
+
+#include <gtest/gtest.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+
+#include <asio/io_context.hpp>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace edge::proxy {
+namespace {
+
+using asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+// A connected loopback pair: [0] connects, [1] is accepted.
+std::pair<tcp::socket, tcp::socket> tcpPair(asio::io_context& io) {
+  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+  tcp::socket a(io);
+  a.connect(acceptor.local_endpoint());
+  tcp::socket b = acceptor.accept();
+  a.non_blocking(true);
+  b.non_blocking(true);
+  return {std::move(a), std::move(b)};
+}
+
+std::string pattern(size_t size) {
+  std::string s(size, '\0');
+  uint32_t x = 2463534242u;  // xorshift: bytes that expose any reordering or loss
+  for (auto& c : s) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    c = static_cast<char>(x);
+  }
+  return s;
+}
+
+void setSendBuffer(tcp::socket& s, int bytes) {
+  ::setsockopt(s.native_handle(), SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
+}
+
+class PumpTest : public ::testing::Test {
+ protected:
+  void SetUp() override { std::signal(SIGPIPE, SIG_IGN); }  // as the daemon does
+
+  // Builds the pump under test (client → target) with pipes of `pipe_size` (0: copy only).
+  void makePump(size_t pipe_size) {
+    pipes_.emplace(pipe_size);
+    auto [client_peer, from] = tcpPair(io_);
+    auto [to, target_peer] = tcpPair(io_);
+    client_peer_.emplace(std::move(client_peer));
+    from_.emplace(std::move(from));
+    to_.emplace(std::move(to));
+    target_peer_.emplace(std::move(target_peer));
+    pump_.emplace(pools(), *from_, *to_, Side::Client, [this] { ++ends_; });
+  }
+
+  PumpPools pools() { return {net::ReactorOp::reactorOf(*from_), *pipes_, buffers_}; }
+
+  // Runs ready handlers and polls the reactor once; returns how many handlers ran.
+  size_t turn() {
+    io_.restart();
+    return io_.poll();
+  }
+
+  // Client writes `data` while the target peer reads, until all arrived (bounded: 10 s).
+  std::string pushThrough(const std::string& data, size_t read_chunk = 1 << 20) {
+    std::string got;
+    std::vector<char> buf(read_chunk);
+    size_t sent = 0;
+    const auto deadline = Clock::now() + std::chrono::seconds(10);
+    while (got.size() < data.size() && Clock::now() < deadline) {
+      if (sent < data.size()) {
+        const ssize_t n = ::send(client_peer_->native_handle(), data.data() + sent,
+                                 data.size() - sent, MSG_NOSIGNAL);
+        if (n > 0) sent += static_cast<size_t>(n);
+      }
+      turn();
+      const ssize_t r = ::recv(target_peer_->native_handle(), buf.data(), buf.size(), 0);
+      if (r > 0) got.append(buf.data(), static_cast<size_t>(r));
+    }
+    return got;
+  }
+
+  // Reads what the target peer has until EOF (true) or nothing more comes (bounded: 5 s).
+  bool readToEof(std::string& out) {
+    char buf[4096];
+    const auto deadline = Clock::now() + std::chrono::seconds(5);
+    while (Clock::now() < deadline) {
+      turn();
+      const ssize_t r = ::recv(target_peer_->native_handle(), buf, sizeof buf, 0);
+      if (r == 0) return true;
+      if (r > 0) out.append(buf, static_cast<size_t>(r));
+    }
+    return false;
+  }
+
+  void runUntilEnded() {
+    const auto deadline = Clock::now() + std::chrono::seconds(5);
+    while (pump_->running() && Clock::now() < deadline) turn();
+  }
+
+  asio::io_context io_{1};
+  std::optional<PipePool> pipes_;
+  BufferPool buffers_;
+  std::optional<tcp::socket> client_peer_, from_, to_, target_peer_;
+  std::optional<Pump> pump_;
+  int ends_ = 0;
+};
+
+TEST_F(PumpTest, SplicesEveryByteInOrderAndGivesThePipeBackWhenDry) {
+  makePump(64 * 1024);
+  pump_->start();
+  const auto data = pattern(4 << 20);
+  const auto got = pushThrough(data);
+  ASSERT_EQ(got.size(), data.size());
+  EXPECT_TRUE(got == data);
+  EXPECT_EQ(pump_->end().bytes, data.size());
+  EXPECT_FALSE(pump_->copying());
+  // The source is dry: the direction went idle and holds nothing.
+  for (int i = 0; i < 10; ++i) turn();
+  EXPECT_TRUE(pump_->running());
+  EXPECT_FALSE(pump_->holdsResources());
+  EXPECT_EQ(pipes_->idle(), 1u);  // the one pipe, back in the pool
+  EXPECT_EQ(buffers_.idle(), 0u);
+}
+
+TEST_F(PumpTest, IdleDirectionHoldsNoPipeFromTheStart) {
+  makePump(64 * 1024);
+  pump_->start();
+  for (int i = 0; i < 5; ++i) turn();
+  EXPECT_TRUE(pump_->running());
+  EXPECT_FALSE(pump_->holdsResources());
+}
+
+TEST_F(PumpTest, SlowReaderGetsPartialWritesAndBackPressureWithoutSpinning) {
+  makePump(64 * 1024);
+  setSendBuffer(*to_, 4096);  // the target side accepts little at a time: partial writes
+  pump_->start();
+  // The target peer reads nothing: the client can fill only the buffers in between, then
+  // blocks; the pump must stop reading (bounded bytes in flight) and wait, not spin.
+  const auto data = pattern(64 << 20);
+  size_t sent = 0;
+  for (int i = 0; i < 200; ++i) {
+    const ssize_t n =
+        ::send(client_peer_->native_handle(), data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+    if (n > 0) sent += static_cast<size_t>(n);
+    turn();
+  }
+  EXPECT_LT(sent, data.size() / 4) << "nothing held the client back";
+  EXPECT_TRUE(pump_->holdsResources());  // bytes in the pipe wait for the slow side
+  EXPECT_EQ(turn(), 0u) << "a stalled pump must wait for readiness, not poll";
+  // Now the reader catches up: every byte arrives, in order.
+  const std::string expected = data.substr(0, sent);
+  std::string got;
+  std::vector<char> buf(1 << 16);
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  while (got.size() < expected.size() && Clock::now() < deadline) {
+    turn();
+    const ssize_t r = ::recv(target_peer_->native_handle(), buf.data(), buf.size(), 0);
+    if (r > 0) got.append(buf.data(), static_cast<size_t>(r));
+  }
+  EXPECT_TRUE(got == expected);
+}
+
+TEST_F(PumpTest, PipeFullCyclesWithTheSmallestPipe) {
+  makePump(4096);
+  EXPECT_EQ(pipes_->pipeSize(), 4096u);
+  pump_->start();
+  const auto data = pattern(2 << 20);
+  const auto got = pushThrough(data, 1000);  // odd-sized reads on the far side too
+  EXPECT_TRUE(got == data);
+}
+
+TEST_F(PumpTest, CopiesThroughAPooledBufferWhenPipesAreOff) {
+  makePump(0);
+  pump_->start();
+  const auto data = pattern(3 << 20);
+  EXPECT_TRUE(pushThrough(data) == data);
+  EXPECT_TRUE(pump_->copying());
+  for (int i = 0; i < 5; ++i) turn();
+  EXPECT_FALSE(pump_->holdsResources());
+  EXPECT_EQ(buffers_.idle(), 1u);
+  EXPECT_EQ(pipes_->idle(), 0u);
+}
+
+TEST_F(PumpTest, FallsBackToCopyingWhenTheKernelRefusesSplice) {
+  makePump(64 * 1024);
+  // An eventfd is readable but cannot be spliced (EINVAL): the pump must copy instead.
+  tcp::socket source(io_);
+  source.assign(tcp::v4(), ::eventfd(42, EFD_NONBLOCK));
+  Pump pump(pools(), source, *to_, Side::Client, [] {});
+  pump.start();
+  std::string got;
+  char buf[64];
+  const auto deadline = Clock::now() + std::chrono::seconds(5);
+  while (got.size() < 8 && Clock::now() < deadline) {
+    turn();
+    const ssize_t r = ::recv(target_peer_->native_handle(), buf, sizeof buf, 0);
+    if (r > 0) got.append(buf, static_cast<size_t>(r));
+  }
+  ASSERT_EQ(got.size(), 8u);
+  uint64_t value = 0;
+  std::memcpy(&value, got.data(), 8);
+  EXPECT_EQ(value, 42u);
+  EXPECT_TRUE(pump.copying());
+  source.close();  // ends it: the pump reports a stop from outside
+  for (int i = 0; i < 5 && pump.running(); ++i) turn();
+  EXPECT_FALSE(pump.running());
+  EXPECT_EQ(pump.end().reason, CloseReason::None);
+}
+
+TEST_F(PumpTest, ClientEofHalfClosesTheTargetAndTheOtherWayKeepsFlowing) {
+  makePump(64 * 1024);
+  Pump down(pools(), *to_, *from_, Side::Target, [] {});
+  pump_->start();
+  down.start();
+  ASSERT_EQ(::send(client_peer_->native_handle(), "last words", 10, 0), 10);
+  ::shutdown(client_peer_->native_handle(), SHUT_WR);
+  std::string got;
+  ASSERT_TRUE(readToEof(got));
+  EXPECT_EQ(got, "last words");
+  EXPECT_FALSE(pump_->running());
+  EXPECT_EQ(pump_->end().reason, CloseReason::ClientClosed);
+  EXPECT_EQ(ends_, 1);
+  // The reply still reaches the half-closed client.
+  ASSERT_EQ(::send(target_peer_->native_handle(), "reply", 5, 0), 5);
+  std::string reply;
+  char buf[16];
+  const auto deadline = Clock::now() + std::chrono::seconds(5);
+  while (reply.size() < 5 && Clock::now() < deadline) {
+    turn();
+    const ssize_t r = ::recv(client_peer_->native_handle(), buf, sizeof buf, 0);
+    if (r > 0) reply.append(buf, static_cast<size_t>(r));
+  }
+  EXPECT_EQ(reply, "reply");
+  EXPECT_TRUE(down.running());
+  to_->close();  // end `down` before it goes out of scope
+  for (int i = 0; i < 5 && down.running(); ++i) turn();
+}
+
+TEST_F(PumpTest, TargetEofIsReportedAsTargetClosed) {
+  makePump(64 * 1024);
+  Pump down(pools(), *to_, *from_, Side::Target, [] {});
+  down.start();
+  ::shutdown(target_peer_->native_handle(), SHUT_WR);
+  const auto deadline = Clock::now() + std::chrono::seconds(5);
+  while (down.running() && Clock::now() < deadline) turn();
+  EXPECT_EQ(down.end().reason, CloseReason::TargetClosed);
+  char c;
+  EXPECT_EQ(::recv(client_peer_->native_handle(), &c, 1, 0), 0) << "client did not get EOF";
+}
+
+TEST_F(PumpTest, ResetByTheReadSideIsAClientReset) {
+  makePump(64 * 1024);
+  pump_->start();
+  linger hard{1, 0};  // close with RST
+  ::setsockopt(client_peer_->native_handle(), SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+  client_peer_->close();
+  runUntilEnded();
+  EXPECT_EQ(pump_->end().reason, CloseReason::ClientReset);
+  EXPECT_EQ(pump_->end().error, std::error_code(ECONNRESET, std::system_category()));
+  EXPECT_FALSE(pump_->holdsResources());
+}
+
+TEST_F(PumpTest, WriteSideGoneIsATargetResetAndTheUsedPipeIsNotReused) {
+  makePump(64 * 1024);
+  pump_->start();
+  linger hard{1, 0};
+  ::setsockopt(target_peer_->native_handle(), SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+  target_peer_->close();
+  const auto data = pattern(1 << 20);
+  size_t sent = 0;
+  const auto deadline = Clock::now() + std::chrono::seconds(5);
+  while (pump_->running() && Clock::now() < deadline) {
+    const ssize_t n =
+        ::send(client_peer_->native_handle(), data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+    if (n > 0) sent = (sent + static_cast<size_t>(n)) % data.size();
+    turn();
+  }
+  EXPECT_EQ(pump_->end().reason, CloseReason::TargetReset);
+  EXPECT_TRUE(pump_->end().error);
+  EXPECT_FALSE(pump_->holdsResources());
+  EXPECT_EQ(pipes_->idle(), 0u) << "a pipe with bytes in it went back to the pool";
+}
+
+TEST_F(PumpTest, ClosingTheSocketsStopsAWaitingPumpAndDropsItsFullPipe) {
+  makePump(64 * 1024);
+  setSendBuffer(*to_, 4096);
+  pump_->start();
+  const auto data = pattern(8 << 20);
+  for (int i = 0; i < 50; ++i) {
+    ::send(client_peer_->native_handle(), data.data(), data.size(), MSG_NOSIGNAL);
+    turn();
+  }
+  ASSERT_TRUE(pump_->holdsResources());
+  from_->close();  // what Session::abort does
+  to_->close();
+  runUntilEnded();
+  EXPECT_FALSE(pump_->running());
+  EXPECT_EQ(pump_->end().reason, CloseReason::None);
+  EXPECT_EQ(ends_, 1);
+  EXPECT_EQ(pipes_->idle(), 0u) << "a pipe with bytes in it went back to the pool";
+}
+
+}  // namespace
+}  // namespace edge::proxy

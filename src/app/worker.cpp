@@ -19,17 +19,7 @@ constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
 
 Worker::Worker(const config::Config& config, const discovery::TargetBoard& board,
                log::AccessLog& access_log, asio::ip::tcp::acceptor acceptor)
-    : acceptor_(io_),
-      ctx_{config,
-           board,
-           access_log,
-           health::Backoff(config.refused_backoff),
-           std::mt19937_64(std::random_device{}()),
-           {},
-           asio::use_service<asio::detail::reactor>(io_),
-           proxy::PipePool(config.pipe_size),
-           proxy::BufferPool(),
-           false} {
+    : acceptor_(io_), ctx_(io_, config, board, access_log) {
   // The listener was opened on a set-up io_context; move its descriptor onto ours.
   const auto protocol = acceptor.local_endpoint().protocol();
   acceptor_.assign(protocol, acceptor.release());
@@ -40,6 +30,9 @@ Worker::Worker(const config::Config& config, const discovery::TargetBoard& board
 }
 
 void Worker::start() {
+  ctx_.on_session_closed = [this] {
+    if (ctx_.draining && ctx_.sessions.size() == 0) drained();
+  };
   asio::co_spawn(io_, acceptLoop(), asio::detached);
 }
 
@@ -48,7 +41,8 @@ asio::awaitable<void> Worker::acceptLoop() {
   unsigned consecutive_errors = 0;
   for (;;) {
     net::Endpoint peer;
-    auto [ec, socket] = co_await acceptor_.async_accept(peer, kNoThrow);
+    // Accepted straight into the session's socket type (io_context executor).
+    auto [ec, socket] = co_await acceptor_.async_accept(io_, peer, kNoThrow);
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
     if (ec) {
       // Out of descriptors or memory: log, pause briefly instead of spinning, keep serving.
@@ -60,17 +54,8 @@ asio::awaitable<void> Worker::acceptLoop() {
     consecutive_errors = 0;
     net::setNoDelay(socket.native_handle());
     net::setKeepAlive(socket.native_handle(), ctx_.config.keepalive);
-    asio::co_spawn(io_, serve(std::move(socket), peer), asio::detached);
+    proxy::Session::start(ctx_, std::move(socket), peer);
   }
-}
-
-asio::awaitable<void> Worker::serve(asio::ip::tcp::socket socket, net::Endpoint peer) {
-  {
-    // The session lives in this coroutine's frame: one allocation per connection.
-    proxy::Session session(ctx_, std::move(socket), peer);
-    co_await session.run();
-  }
-  if (ctx_.draining && ctx_.sessions.size() == 0) drained();
 }
 
 void Worker::drained() {

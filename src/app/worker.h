@@ -28,7 +28,6 @@ class Worker {
 
  private:
   asio::awaitable<void> acceptLoop();
-  asio::awaitable<void> serve(asio::ip::tcp::socket socket, net::Endpoint peer);
   void drained();
 
   asio::io_context io_{1};

@@ -1,27 +1,23 @@
 #include "net/reactor_op.h"
 
-#include <asio/execution/context.hpp>
-#include <asio/query.hpp>
-
 namespace edge::net {
 namespace {
 
 // asio keeps a socket's descriptor and reactor registration in a protected member. Naming it
 // through a derived class is allowed, and the member pointer then applies to any tcp::socket.
-struct SocketAccess : asio::ip::tcp::socket {
-  static auto& implOf(asio::ip::tcp::socket& socket) {
+struct SocketAccess : Socket {
+  static auto& implOf(Socket& socket) {
     return (socket.*(&SocketAccess::impl_)).get_implementation();
   }
 };
 
 }  // namespace
 
-asio::detail::reactor& ReactorOp::reactorOf(asio::ip::tcp::socket& socket) {
-  return asio::use_service<asio::detail::reactor>(
-      asio::query(socket.get_executor(), asio::execution::context));
+asio::detail::reactor& ReactorOp::reactorOf(asio::io_context& io) {
+  return asio::use_service<asio::detail::reactor>(io);
 }
 
-void ReactorOp::start(asio::detail::reactor& reactor, asio::ip::tcp::socket& socket, Kind kind) {
+void ReactorOp::start(asio::detail::reactor& reactor, Socket& socket, Kind kind) {
   pending_ = true;
   ec_ = std::error_code();
   auto& impl = SocketAccess::implOf(socket);
@@ -40,8 +36,9 @@ void ReactorOp::doComplete(void* owner, asio::detail::operation* base,
                            const std::error_code& /*ec*/, std::size_t /*bytes*/) {
   auto* op = static_cast<ReactorOp*>(base);
   op->pending_ = false;
-  if (!owner) return;  // destroyed with its io_context: nobody to tell
-  op->owner_->complete(*op, op->ec_);
+  if (!owner) return;                  // destroyed with its io_context: nobody to tell
+  const std::error_code ec = op->ec_;  // the owner may free the op inside complete()
+  op->owner_->complete(*op, ec);
 }
 
 }  // namespace edge::net

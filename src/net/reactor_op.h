@@ -20,6 +20,8 @@
 #include <asio/detail/reactor.hpp>
 #include <asio/detail/reactor_op.hpp>
 
+#include "net/socket.h"
+
 static_assert(ASIO_VERSION >= 102200 && ASIO_VERSION < 102300,
               "net/reactor_op.h relies on asio 1.22 internals; re-check it for this version");
 
@@ -50,12 +52,12 @@ class ReactorOp : public asio::detail::reactor_op {
   ReactorOp& operator=(const ReactorOp&) = delete;
 
   // Starts the op on `socket`: attempts once now; if that would block, waits for readiness.
-  void start(asio::detail::reactor& reactor, asio::ip::tcp::socket& socket, Kind kind);
+  void start(asio::detail::reactor& reactor, Socket& socket, Kind kind);
 
   bool pending() const { return pending_; }
 
   // The reactor serving `socket`'s io_context (look it up once, not per op).
-  static asio::detail::reactor& reactorOf(asio::ip::tcp::socket& socket);
+  static asio::detail::reactor& reactorOf(asio::io_context& io);
 
  private:
   static status doPerform(asio::detail::reactor_op* base);

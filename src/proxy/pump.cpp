@@ -28,12 +28,12 @@ std::error_code systemError(int e) {
 
 }  // namespace
 
-Pump::Pump(PumpPools pools, asio::ip::tcp::socket& from, asio::ip::tcp::socket& to, Side from_side,
-           std::function<void()> on_end)
+Pump::Pump(const PumpPools& pools, net::Socket& from, net::Socket& to, Side from_side,
+           PumpOwner& owner)
     : pools_(pools),
       from_(from),
       to_(to),
-      on_end_(std::move(on_end)),
+      owner_(owner),
       op_(*this),
       from_side_(from_side),
       copy_mode_(!pools.pipes.enabled()) {}
@@ -59,7 +59,7 @@ bool Pump::attempt(net::ReactorOp&) {
 
 bool Pump::attemptRead() {
   if (!takeResources()) {
-    error_ = std::make_error_code(std::errc::not_enough_memory);
+    end_.error = std::make_error_code(std::errc::not_enough_memory);
     return true;
   }
   for (;;) {
@@ -69,7 +69,7 @@ bool Pump::attemptRead() {
                        pools_.pipes.pipeSize(), SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
             : ::read(from_.native_handle(), buffer_, BufferPool::kSize);  // any descriptor
     if (n > 0) {
-      pending_ = static_cast<size_t>(n);
+      pending_ = static_cast<uint32_t>(n);
       offset_ = 0;
       return true;
     }
@@ -88,10 +88,10 @@ bool Pump::attemptRead() {
       copy_mode_ = true;
       releaseResources();
       if (takeResources()) continue;
-      error_ = std::make_error_code(std::errc::not_enough_memory);
+      end_.error = std::make_error_code(std::errc::not_enough_memory);
       return true;
     }
-    error_ = systemError(e);
+    end_.error = systemError(e);
     releaseResources();
     return true;
   }
@@ -105,8 +105,8 @@ bool Pump::attemptWrite() {
                                      pending_, SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
                           : ::send(to_.native_handle(), buffer_ + offset_, pending_, MSG_NOSIGNAL);
     if (n > 0) {
-      pending_ -= static_cast<size_t>(n);
-      offset_ += static_cast<size_t>(n);
+      pending_ -= static_cast<uint32_t>(n);
+      offset_ += static_cast<uint32_t>(n);
       end_.bytes += static_cast<uint64_t>(n);
       progressed = true;
       continue;
@@ -114,7 +114,7 @@ bool Pump::attemptWrite() {
     const int e = n == 0 ? EPIPE : errno;
     if (e == EINTR) continue;
     if (wouldBlock(e)) break;
-    error_ = systemError(e);
+    end_.error = systemError(e);
     return true;
   }
   if (progressed && last_activity_) *last_activity_ = Clock::now();
@@ -122,20 +122,23 @@ bool Pump::attemptWrite() {
 }
 
 void Pump::complete(net::ReactorOp&, const std::error_code& ec) {
-  if (ec == asio::error::operation_aborted) return finish(CloseReason::None, {});
-  if (ec) return finish(classify(from_side_, ec), ec);
+  if (ec == asio::error::operation_aborted) return finish(CloseReason::None);
+  if (ec) {
+    end_.error = ec;
+    return finish(classify(from_side_, ec));
+  }
   if (stage_ == Stage::Reading) {
-    if (error_) return finish(classify(from_side_, error_), error_);
+    if (end_.error) return finish(classify(from_side_, end_.error));
     if (eof_) {
       std::error_code ignored;  // the other side may be gone already; its pump will say so
-      to_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-      return finish(classify(from_side_, asio::error::eof), {});
+      to_.shutdown(net::Socket::shutdown_send, ignored);
+      return finish(classify(from_side_, asio::error::eof));
     }
     stage_ = Stage::Writing;
     op_.start(pools_.reactor, to_, net::ReactorOp::Kind::Write);
   } else {
     // The write side failing means the other peer is gone.
-    if (error_) return finish(classify(other(from_side_), asio::error::connection_reset), error_);
+    if (end_.error) return finish(classify(other(from_side_), asio::error::connection_reset));
     stage_ = Stage::Reading;
     op_.start(pools_.reactor, from_, net::ReactorOp::Kind::Read);
   }
@@ -162,12 +165,11 @@ void Pump::releaseResources() {
   if (buffer_) pools_.buffers.release(std::exchange(buffer_, nullptr));
 }
 
-void Pump::finish(CloseReason reason, std::error_code error) {
+void Pump::finish(CloseReason reason) {
   releaseResources();
   stage_ = Stage::Ended;
   end_.reason = reason;
-  end_.error = error;
-  if (on_end_) on_end_();
+  owner_.pumpEnded(*this);  // last: it may destroy this pump
 }
 
 }  // namespace edge::proxy

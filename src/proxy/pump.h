@@ -11,13 +11,12 @@
 // standing edge-triggered registration (net/reactor_op.h): no allocation, no epoll_ctl per
 // chunk. On EOF it half-closes the other side, so the opposite direction keeps flowing.
 
-#include <asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <system_error>
 
 #include "net/reactor_op.h"
+#include "net/socket.h"
 #include "proxy/close_reason.h"
 #include "proxy/pipe_pool.h"
 
@@ -29,19 +28,31 @@ struct PumpEnd {
   std::error_code error;                   // the error behind a reset, for the log
 };
 
+// What the pumps of one worker share.
 struct PumpPools {
   asio::detail::reactor& reactor;
   PipePool& pipes;
   BufferPool& buffers;
 };
 
+class Pump;
+
+// Told once, when a direction ended (EOF, error, or its socket was closed). It may destroy
+// the pump from inside the call.
+struct PumpOwner {
+  virtual void pumpEnded(Pump& pump) = 0;
+
+ protected:
+  ~PumpOwner() = default;
+};
+
 class Pump final : net::ReactorOp::Callbacks {
  public:
   using Clock = std::chrono::steady_clock;
 
-  // `on_end` runs once, when the direction ended (EOF, error, or its socket was closed).
-  Pump(PumpPools pools, asio::ip::tcp::socket& from, asio::ip::tcp::socket& to, Side from_side,
-       std::function<void()> on_end);
+  // Kept small: a connection holds two of these for its whole life.
+  Pump(const PumpPools& pools, net::Socket& from, net::Socket& to, Side from_side,
+       PumpOwner& owner);
   ~Pump();
   Pump(const Pump&) = delete;
   Pump& operator=(const Pump&) = delete;
@@ -66,20 +77,19 @@ class Pump final : net::ReactorOp::Callbacks {
   bool attemptWrite();
   bool takeResources();
   void releaseResources();
-  void finish(CloseReason reason, std::error_code error);
+  void finish(CloseReason reason);
 
-  PumpPools pools_;
-  asio::ip::tcp::socket& from_;
-  asio::ip::tcp::socket& to_;
-  std::function<void()> on_end_;
+  const PumpPools& pools_;
+  net::Socket& from_;
+  net::Socket& to_;
+  PumpOwner& owner_;
   net::ReactorOp op_;
   Clock::time_point* last_activity_ = nullptr;
   Pipe pipe_;
   char* buffer_ = nullptr;
-  size_t pending_ = 0;  // bytes read and not yet written
-  size_t offset_ = 0;   // copy mode: where the unwritten bytes start in buffer_
-  std::error_code error_;
-  PumpEnd end_;
+  uint32_t pending_ = 0;  // bytes read and not yet written
+  uint32_t offset_ = 0;   // copy mode: where the unwritten bytes start in buffer_
+  PumpEnd end_;           // end_.error also carries a failed attempt to complete()
   Side from_side_;
   Stage stage_ = Stage::Idle;
   bool eof_ = false;

@@ -2,8 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
+#include <asio/post.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
@@ -13,7 +16,7 @@
 namespace edge::proxy {
 namespace {
 
-using namespace asio::experimental::awaitable_operators;
+using namespace asio::experimental::awaitable_operators;  // a || b
 constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
 using Clock = std::chrono::steady_clock;
 
@@ -23,41 +26,41 @@ bool isReset(CloseReason r) {
 
 }  // namespace
 
-Session::Session(WorkerContext& ctx, asio::ip::tcp::socket client, net::Endpoint client_endpoint)
+void Session::start(WorkerContext& ctx, net::Socket client, net::Endpoint client_endpoint) {
+  auto* session = new Session(ctx, std::move(client), client_endpoint);
+  asio::co_spawn(ctx.io, session->run(), asio::detached);
+}
+
+Session::Session(WorkerContext& ctx, net::Socket client, net::Endpoint client_endpoint)
     : ctx_(ctx),
       client_(std::move(client)),
-      target_(client_.get_executor()),
+      target_(ctx.io),
+      up_(ctx.pump_pools, client_, target_, Side::Client, *this),
+      down_(ctx.pump_pools, target_, client_, Side::Target, *this),
       client_endpoint_(client_endpoint),
       started_(Clock::now()),
-      last_activity_(started_),
-      timer_(client_.get_executor()),
-      up_({ctx.reactor, ctx.pipes, ctx.buffers}, client_, target_, Side::Client,
-          [this] { pumpEnded(up_); }),
-      down_({ctx.reactor, ctx.pipes, ctx.buffers}, target_, client_, Side::Target,
-            [this] { pumpEnded(down_); }) {
+      last_activity_(started_) {
   ctx_.sessions.push(this);
 }
 
 Session::~Session() {
   ctx_.sessions.remove(this);
+  if (ctx_.on_session_closed) ctx_.on_session_closed();
 }
 
 asio::awaitable<void> Session::run() {
   snapshot_ = ctx_.board.load();
   if (snapshot_->empty()) {
     reason_ = CloseReason::NoTargets;
-    finish();
-    co_return;
+    co_return end();
   }
   // Not `if (!co_await connect())`: GCC 12 miscompiles co_await inside that condition (SIGILL).
   const bool connected = co_await connect();
   if (!connected) {
     reason_ = merge(reason_, CloseReason::ConnectFailed);
-    finish();
-    co_return;
+    co_return end();
   }
-  co_await forward();
-  finish();
+  forward();  // from here on the pumps' callbacks carry the session
 }
 
 asio::awaitable<bool> Session::connect() {
@@ -116,29 +119,45 @@ asio::awaitable<bool> Session::connect() {
   co_return false;
 }
 
-asio::awaitable<void> Session::forward() {
-  const auto idle_limit = ctx_.config.idle_timeout;
+void Session::forward() {
+  const bool idle_limit = ctx_.config.idle_timeout.has_value();
   auto* activity = idle_limit ? &last_activity_ : nullptr;  // no clock reads when unused
   up_.start(activity);
   down_.start(activity);
-  while (up_.running() || down_.running()) {
-    timer_.expires_at(idle_limit && !aborted_ ? last_activity_ + *idle_limit
-                                              : Clock::time_point::max());
-    auto [ec] = co_await timer_.async_wait(kNoThrow);
-    if (!ec && idle_limit && !aborted_ && Clock::now() - last_activity_ >= *idle_limit) {
-      abort(CloseReason::IdleTimeout, /*send_reset=*/false);
-    }
+  if (idle_limit) {
+    idle_timer_ = std::make_unique<Timer>(ctx_.io);
+    armIdleTimer();
   }
 }
 
-void Session::pumpEnded(const Pump& pump) {
-  const PumpEnd& end = pump.end();
-  reason_ = merge(reason_, end.reason);
-  if (isReset(end.reason)) {
-    if (error_.empty() && end.error) error_ = end.error.message();
-    abort(end.reason, /*send_reset=*/true);
+void Session::armIdleTimer() {
+  idle_timer_->expires_at(last_activity_ + *ctx_.config.idle_timeout);
+  idle_wait_pending_ = true;
+  idle_timer_->async_wait([this](std::error_code ec) {
+    idle_wait_pending_ = false;
+    if (ended_) return end();  // both pumps ended while the timer was pending
+    if (!ec && Clock::now() - last_activity_ >= *ctx_.config.idle_timeout) {
+      abort(CloseReason::IdleTimeout, /*send_reset=*/false);  // the pumps end; then end()
+      return;
+    }
+    armIdleTimer();
+  });
+}
+
+void Session::pumpEnded(Pump& pump) {
+  const PumpEnd& end_of_pump = pump.end();
+  reason_ = merge(reason_, end_of_pump.reason);
+  if (isReset(end_of_pump.reason)) {
+    if (error_.empty() && end_of_pump.error) error_ = end_of_pump.error.message();
+    abort(end_of_pump.reason, /*send_reset=*/true);
   }
-  if (!up_.running() && !down_.running()) timer_.cancel();
+  if (up_.running() || down_.running()) return;
+  ended_ = true;
+  if (idle_wait_pending_) {
+    idle_timer_->cancel();  // its handler calls end(): it must run before the session goes
+    return;
+  }
+  end();
 }
 
 void Session::abort(CloseReason reason, bool send_reset) {
@@ -153,7 +172,7 @@ void Session::abort(CloseReason reason, bool send_reset) {
   }
 }
 
-void Session::finish() {
+void Session::end() {
   const auto now = Clock::now();
   log::AccessRecord record;
   record.end = std::chrono::system_clock::now();
@@ -170,6 +189,8 @@ void Session::finish() {
   std::error_code ignored;
   client_.close(ignored);
   target_.close(ignored);
+  // Freed from a fresh handler: end() may run inside a pump's or the coroutine's call chain.
+  asio::post(ctx_.io, [this] { delete this; });
 }
 
 }  // namespace edge::proxy

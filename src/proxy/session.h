@@ -1,16 +1,20 @@
 #pragma once
 // One client connection: pick a target, connect (with timeout and retries), pump both ways,
 // write the access-log line. Owns both sockets and both directions' pumps; lives on one worker
-// thread. While idle it holds no pipe and no buffer (see proxy/pump.h).
+// thread.
+//
+// The connect phase is a coroutine; once connected the session runs on its pumps' callbacks
+// alone, so an idle connection costs this object and its two sockets: no coroutine frame, no
+// pipe, no buffer (see proxy/pump.h). It deletes itself when both directions have ended.
 
 #include <asio/awaitable.hpp>
-#include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 #include <chrono>
 #include <memory>
 #include <string>
 
 #include "discovery/target_board.h"
+#include "net/socket.h"
 #include "proxy/close_reason.h"
 #include "proxy/pump.h"
 #include "proxy/session_list.h"
@@ -18,15 +22,10 @@
 
 namespace edge::proxy {
 
-class Session {
+class Session final : PumpOwner {
  public:
-  Session(WorkerContext& ctx, asio::ip::tcp::socket client, net::Endpoint client_endpoint);
-  ~Session();
-  Session(const Session&) = delete;
-  Session& operator=(const Session&) = delete;
-
-  // Runs the connection to its end; the caller keeps the Session alive until then.
-  asio::awaitable<void> run();
+  // Starts serving `client`; the session frees itself at the end.
+  static void start(WorkerContext& ctx, net::Socket client, net::Endpoint client_endpoint);
 
   // Ends the connection now (shutdown, idle timeout, a reset on the other side).
   // `send_reset`: close with RST so the peer learns the stream did not end cleanly.
@@ -35,28 +34,40 @@ class Session {
   IntrusiveList<Session>::Hook hook;
 
  private:
+  using Clock = std::chrono::steady_clock;
+  using Timer =
+      asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, asio::io_context::executor_type>;
+
+  Session(WorkerContext& ctx, net::Socket client, net::Endpoint client_endpoint);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  asio::awaitable<void> run();
   asio::awaitable<bool> connect();
-  // Runs both pumps to their end, enforcing --idle-timeout on the way.
-  asio::awaitable<void> forward();
-  void pumpEnded(const Pump& pump);
-  void finish();
+  void forward();
+  void pumpEnded(Pump& pump) override;
+  void armIdleTimer();
+  void end();  // writes the access-log line, then frees the session
 
   WorkerContext& ctx_;
-  asio::ip::tcp::socket client_;
-  asio::ip::tcp::socket target_;
-  net::Endpoint client_endpoint_;
-  std::optional<net::Endpoint> target_endpoint_;
+  net::Socket client_;
+  net::Socket target_;
+  Pump up_;                                    // client → target
+  Pump down_;                                  // target → client
+  std::unique_ptr<Timer> idle_timer_;          // only with --idle-timeout
   discovery::TargetBoard::Snapshot snapshot_;  // keeps target names alive for the log
   std::string_view target_name_;
-  std::chrono::steady_clock::time_point started_;
-  std::chrono::steady_clock::time_point last_activity_;
-  CloseReason reason_ = CloseReason::None;
   std::string error_;
-  int attempts_ = 0;
+  std::optional<net::Endpoint> target_endpoint_;
+  net::Endpoint client_endpoint_;
+  Clock::time_point started_;
+  Clock::time_point last_activity_;
+  CloseReason reason_ = CloseReason::None;
+  uint8_t attempts_ = 0;
   bool aborted_ = false;
-  asio::steady_timer timer_;  // idle timeout; woken early when both pumps ended
-  Pump up_;                   // client → target
-  Pump down_;                 // target → client
+  bool idle_wait_pending_ = false;
+  bool ended_ = false;
 };
 
 }  // namespace edge::proxy

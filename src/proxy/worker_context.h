@@ -1,16 +1,18 @@
 #pragma once
-// What a session borrows from its worker: configuration, targets, health, randomness, logs.
+// What a session borrows from its worker: configuration, targets, health, randomness, logs,
+// and the pools its pumps draw pipes and buffers from (so idle connections hold none).
 // All of it belongs to one worker thread, except the board (atomic) and the access log.
-// Pipes and buffers are pooled here so idle connections hold none.
 
+#include <asio/io_context.hpp>
+#include <functional>
 #include <random>
 
 #include "config/config.h"
 #include "discovery/target_board.h"
 #include "health/backoff.h"
 #include "log/access_log.h"
-#include "net/reactor_op.h"
 #include "proxy/pipe_pool.h"
+#include "proxy/pump.h"
 #include "proxy/session_list.h"
 
 namespace edge::proxy {
@@ -18,15 +20,30 @@ namespace edge::proxy {
 class Session;
 
 struct WorkerContext {
+  WorkerContext(asio::io_context& io_context, const config::Config& cfg,
+                const discovery::TargetBoard& targets, log::AccessLog& log)
+      : io(io_context),
+        config(cfg),
+        board(targets),
+        access_log(log),
+        backoff(cfg.refused_backoff),
+        rng(std::random_device{}()),
+        pipes(cfg.pipe_size),
+        pump_pools{net::ReactorOp::reactorOf(io_context), pipes, buffers} {}
+  WorkerContext(const WorkerContext&) = delete;
+  WorkerContext& operator=(const WorkerContext&) = delete;
+
+  asio::io_context& io;
   const config::Config& config;
   const discovery::TargetBoard& board;
   log::AccessLog& access_log;
   health::Backoff backoff;
   std::mt19937_64 rng;
   IntrusiveList<Session> sessions;
-  asio::detail::reactor& reactor;  // the worker's epoll reactor, for the pumps' own ops
+  std::function<void()> on_session_closed;  // after a session left `sessions`
   PipePool pipes;
   BufferPool buffers;
+  PumpPools pump_pools;
   bool draining = false;
 };
 

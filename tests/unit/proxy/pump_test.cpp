@@ -19,14 +19,15 @@ namespace edge::proxy {
 namespace {
 
 using asio::ip::tcp;
+using net::Socket;
 using Clock = std::chrono::steady_clock;
 
 // A connected loopback pair: [0] connects, [1] is accepted.
-std::pair<tcp::socket, tcp::socket> tcpPair(asio::io_context& io) {
+std::pair<Socket, Socket> tcpPair(asio::io_context& io) {
   tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
-  tcp::socket a(io);
+  Socket a(io);
   a.connect(acceptor.local_endpoint());
-  tcp::socket b = acceptor.accept();
+  Socket b = acceptor.accept(io);
   a.non_blocking(true);
   b.non_blocking(true);
   return {std::move(a), std::move(b)};
@@ -44,9 +45,15 @@ std::string pattern(size_t size) {
   return s;
 }
 
-void setSendBuffer(tcp::socket& s, int bytes) {
+void setSendBuffer(Socket& s, int bytes) {
   ::setsockopt(s.native_handle(), SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
 }
+
+// Counts how often a pump said it ended.
+struct Owner : PumpOwner {
+  void pumpEnded(Pump&) override { ++ends; }
+  int ends = 0;
+};
 
 class PumpTest : public ::testing::Test {
  protected:
@@ -61,10 +68,9 @@ class PumpTest : public ::testing::Test {
     from_.emplace(std::move(from));
     to_.emplace(std::move(to));
     target_peer_.emplace(std::move(target_peer));
-    pump_.emplace(pools(), *from_, *to_, Side::Client, [this] { ++ends_; });
+    pools_.emplace(PumpPools{net::ReactorOp::reactorOf(io_), *pipes_, buffers_});
+    pump_.emplace(*pools_, *from_, *to_, Side::Client, owner_);
   }
-
-  PumpPools pools() { return {net::ReactorOp::reactorOf(*from_), *pipes_, buffers_}; }
 
   // Runs ready handlers and polls the reactor once; returns how many handlers ran.
   size_t turn() {
@@ -112,9 +118,10 @@ class PumpTest : public ::testing::Test {
   asio::io_context io_{1};
   std::optional<PipePool> pipes_;
   BufferPool buffers_;
-  std::optional<tcp::socket> client_peer_, from_, to_, target_peer_;
+  std::optional<PumpPools> pools_;
+  std::optional<Socket> client_peer_, from_, to_, target_peer_;
+  Owner owner_, other_owner_;  // the pump under test's, and any second pump's
   std::optional<Pump> pump_;
-  int ends_ = 0;
 };
 
 TEST_F(PumpTest, SplicesEveryByteInOrderAndGivesThePipeBackWhenDry) {
@@ -196,9 +203,9 @@ TEST_F(PumpTest, CopiesThroughAPooledBufferWhenPipesAreOff) {
 TEST_F(PumpTest, FallsBackToCopyingWhenTheKernelRefusesSplice) {
   makePump(64 * 1024);
   // An eventfd is readable but cannot be spliced (EINVAL): the pump must copy instead.
-  tcp::socket source(io_);
+  Socket source(io_);
   source.assign(tcp::v4(), ::eventfd(42, EFD_NONBLOCK));
-  Pump pump(pools(), source, *to_, Side::Client, [] {});
+  Pump pump(*pools_, source, *to_, Side::Client, other_owner_);
   pump.start();
   std::string got;
   char buf[64];
@@ -221,7 +228,7 @@ TEST_F(PumpTest, FallsBackToCopyingWhenTheKernelRefusesSplice) {
 
 TEST_F(PumpTest, ClientEofHalfClosesTheTargetAndTheOtherWayKeepsFlowing) {
   makePump(64 * 1024);
-  Pump down(pools(), *to_, *from_, Side::Target, [] {});
+  Pump down(*pools_, *to_, *from_, Side::Target, other_owner_);
   pump_->start();
   down.start();
   ASSERT_EQ(::send(client_peer_->native_handle(), "last words", 10, 0), 10);
@@ -231,7 +238,7 @@ TEST_F(PumpTest, ClientEofHalfClosesTheTargetAndTheOtherWayKeepsFlowing) {
   EXPECT_EQ(got, "last words");
   EXPECT_FALSE(pump_->running());
   EXPECT_EQ(pump_->end().reason, CloseReason::ClientClosed);
-  EXPECT_EQ(ends_, 1);
+  EXPECT_EQ(owner_.ends, 1);
   // The reply still reaches the half-closed client.
   ASSERT_EQ(::send(target_peer_->native_handle(), "reply", 5, 0), 5);
   std::string reply;
@@ -250,7 +257,7 @@ TEST_F(PumpTest, ClientEofHalfClosesTheTargetAndTheOtherWayKeepsFlowing) {
 
 TEST_F(PumpTest, TargetEofIsReportedAsTargetClosed) {
   makePump(64 * 1024);
-  Pump down(pools(), *to_, *from_, Side::Target, [] {});
+  Pump down(*pools_, *to_, *from_, Side::Target, other_owner_);
   down.start();
   ::shutdown(target_peer_->native_handle(), SHUT_WR);
   const auto deadline = Clock::now() + std::chrono::seconds(5);
@@ -308,7 +315,7 @@ TEST_F(PumpTest, ClosingTheSocketsStopsAWaitingPumpAndDropsItsFullPipe) {
   runUntilEnded();
   EXPECT_FALSE(pump_->running());
   EXPECT_EQ(pump_->end().reason, CloseReason::None);
-  EXPECT_EQ(ends_, 1);
+  EXPECT_EQ(owner_.ends, 1);
   EXPECT_EQ(pipes_->idle(), 0u) << "a pipe with bytes in it went back to the pool";
 }
 

@@ -99,7 +99,7 @@ int runServer(const config::Config& config) {
   asio::io_context main_io(1);
   const unsigned count = workerCount(config);
   auto acceptors = proxy::openListeners(main_io, config.listen_address, config.listen_port, count,
-                                        config.backlog, error);
+                                        config.backlog, config.keepalive, error);
   if (acceptors.empty()) {
     spdlog::error("{}", error);
     return 1;

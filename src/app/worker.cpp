@@ -7,7 +7,6 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
 
-#include "net/socket_options.h"
 #include "proxy/session.h"
 
 namespace edge::app {
@@ -52,8 +51,6 @@ asio::awaitable<void> Worker::acceptLoop() {
       continue;
     }
     consecutive_errors = 0;
-    net::setNoDelay(socket.native_handle());
-    net::setKeepAlive(socket.native_handle(), ctx_.config.keepalive);
     proxy::Session::start(ctx_, std::move(socket), peer);
   }
 }

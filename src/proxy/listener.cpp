@@ -4,12 +4,14 @@
 #include <asio/ip/v6_only.hpp>
 
 #include "net/endpoint.h"
+#include "net/socket_options.h"
 
 namespace edge::proxy {
 namespace {
 
 std::error_code tryOpen(asio::ip::tcp::acceptor& acceptor, const asio::ip::tcp::endpoint& ep,
-                        bool dual_stack, int backlog) {
+                        bool dual_stack, int backlog,
+                        std::optional<std::chrono::seconds> keepalive) {
   std::error_code ec;
   acceptor.open(ep.protocol(), ec);
   if (ec) return ec;
@@ -17,6 +19,9 @@ std::error_code tryOpen(asio::ip::tcp::acceptor& acceptor, const asio::ip::tcp::
   if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
   using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
   if (!ec) acceptor.set_option(ReusePort(true), ec);
+  // Inherited by every accepted socket (Linux copies them from the listener).
+  if (!ec) ec = net::setNoDelay(acceptor.native_handle());
+  if (!ec) ec = net::setKeepAlive(acceptor.native_handle(), keepalive);
   if (!ec) acceptor.bind(ep, ec);
   if (!ec) acceptor.listen(backlog > 0 ? backlog : asio::socket_base::max_listen_connections, ec);
   if (ec) {
@@ -31,17 +36,18 @@ std::error_code tryOpen(asio::ip::tcp::acceptor& acceptor, const asio::ip::tcp::
 std::vector<asio::ip::tcp::acceptor> openListeners(asio::io_context& io,
                                                    const std::optional<asio::ip::address>& address,
                                                    uint16_t port, size_t count, int backlog,
+                                                   std::optional<std::chrono::seconds> keepalive,
                                                    std::string& error) {
   std::vector<asio::ip::tcp::acceptor> out;
   asio::ip::tcp::endpoint ep(address.value_or(asio::ip::address_v6::any()), port);
   bool dual_stack = !address;
   for (size_t i = 0; i < count; ++i) {
     asio::ip::tcp::acceptor acceptor(io);
-    auto ec = tryOpen(acceptor, ep, dual_stack, backlog);
+    auto ec = tryOpen(acceptor, ep, dual_stack, backlog, keepalive);
     if (ec == asio::error::address_family_not_supported && dual_stack && i == 0) {
       ep = {asio::ip::address_v4::any(), port};  // no IPv6 on this host
       dual_stack = false;
-      ec = tryOpen(acceptor, ep, false, backlog);
+      ec = tryOpen(acceptor, ep, false, backlog, keepalive);
     }
     if (ec) {
       error = "cannot listen on " + (address ? net::format(ep) : "*:" + std::to_string(ep.port())) +

@@ -2,9 +2,12 @@
 // Opens the listening sockets: `count` sockets on one port with SO_REUSEPORT (the kernel spreads
 // accepts over them, one per worker, no shared lock); a dual-stack [::] socket when no address
 // is given (0.0.0.0 on hosts without IPv6); SO_REUSEADDR; the system's maximum backlog.
+// TCP_NODELAY and keepalive are set on the listening socket: accepted sockets inherit them, so
+// the accept path makes no per-connection setsockopt calls.
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +19,7 @@ namespace edge::proxy {
 std::vector<asio::ip::tcp::acceptor> openListeners(asio::io_context& io,
                                                    const std::optional<asio::ip::address>& address,
                                                    uint16_t port, size_t count, int backlog,
+                                                   std::optional<std::chrono::seconds> keepalive,
                                                    std::string& error);
 
 }  // namespace edge::proxy

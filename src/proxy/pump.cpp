@@ -134,14 +134,14 @@ void Pump::complete(net::ReactorOp&, const std::error_code& ec) {
       to_.shutdown(net::Socket::shutdown_send, ignored);
       return finish(classify(from_side_, asio::error::eof));
     }
+    // Most writes go through at once: try now instead of through one more queued op.
     stage_ = Stage::Writing;
-    op_.start(pools_.reactor, to_, net::ReactorOp::Kind::Write);
-  } else {
-    // The write side failing means the other peer is gone.
-    if (end_.error) return finish(classify(other(from_side_), asio::error::connection_reset));
-    stage_ = Stage::Reading;
-    op_.start(pools_.reactor, from_, net::ReactorOp::Kind::Read);
+    if (!attemptWrite()) return op_.start(pools_.reactor, to_, net::ReactorOp::Kind::Write);
   }
+  // The write side failing means the other peer is gone.
+  if (end_.error) return finish(classify(other(from_side_), asio::error::connection_reset));
+  stage_ = Stage::Reading;
+  op_.start(pools_.reactor, from_, net::ReactorOp::Kind::Read);
 }
 
 bool Pump::takeResources() {

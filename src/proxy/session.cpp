@@ -60,6 +60,7 @@ asio::awaitable<void> Session::run() {
     reason_ = merge(reason_, CloseReason::ConnectFailed);
     co_return end();
   }
+  if (aborted_) co_return end();  // closed (shutdown) while the connect completed
   forward();  // from here on the pumps' callbacks carry the session
 }
 

@@ -105,10 +105,11 @@ int runServer(const config::Config& config) {
     return 1;
   }
   const auto bound = acceptors.front().local_endpoint();
-  log::AccessLog access_log;
+  log::AccessLog access_log(acceptors.size());  // one shard per worker
   std::vector<std::unique_ptr<Worker>> workers;
   for (auto& acceptor : acceptors) {
-    workers.push_back(std::make_unique<Worker>(config, board, access_log, std::move(acceptor)));
+    workers.push_back(std::make_unique<Worker>(config, board, access_log.shard(workers.size()),
+                                               std::move(acceptor)));
   }
   Shutdown shutdown(main_io, workers);
   std::vector<std::thread> threads;

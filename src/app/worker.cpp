@@ -17,7 +17,7 @@ constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
 }  // namespace
 
 Worker::Worker(const config::Config& config, const discovery::TargetBoard& board,
-               log::AccessLog& access_log, asio::ip::tcp::acceptor acceptor)
+               log::AccessLog::Shard& access_log, asio::ip::tcp::acceptor acceptor)
     : acceptor_(io_), ctx_(io_, config, board, access_log) {
   // The listener was opened on a set-up io_context; move its descriptor onto ours.
   const auto protocol = acceptor.local_endpoint().protocol();

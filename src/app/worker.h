@@ -15,7 +15,7 @@ namespace edge::app {
 class Worker {
  public:
   Worker(const config::Config& config, const discovery::TargetBoard& board,
-         log::AccessLog& access_log, asio::ip::tcp::acceptor acceptor);
+         log::AccessLog::Shard& access_log, asio::ip::tcp::acceptor acceptor);
 
   asio::io_context& io() { return io_; }
   // Starts accepting; run io() to serve.

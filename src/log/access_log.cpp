@@ -2,46 +2,104 @@
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
-#include <spdlog/async.h>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <ctime>
+#include <iterator>
 
 namespace edge::log {
 
-std::string formatAccess(const AccessRecord& r) {
+void appendAccess(std::string& out, const AccessRecord& r) {
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(r.end.time_since_epoch());
   const std::time_t secs = std::chrono::system_clock::to_time_t(r.end);
   std::tm utc{};
   gmtime_r(&secs, &utc);
-  std::string line = fmt::format(
+  fmt::format_to(
+      std::back_inserter(out),
       "ts={:%Y-%m-%dT%H:%M:%S}.{:03}Z client={} target={} target_name={} bytes_to_target={} "
       "bytes_to_client={} duration_ms={} close={} attempts={}",
       utc, ms.count() % 1000, net::format(r.client), r.target ? net::format(*r.target) : "-",
       r.target_name.empty() ? "-" : r.target_name, r.bytes_to_target, r.bytes_to_client,
       r.duration.count() / 1000, proxy::toString(r.reason), r.attempts);
   if (!r.error.empty()) {
-    line += " error=\"";
+    out += " error=\"";
     for (char c : r.error) {  // logfmt quoting: escape quote and backslash, drop control bytes
-      if (c == '"' || c == '\\') line += '\\';
-      if (static_cast<unsigned char>(c) >= 0x20) line += c;
+      if (c == '"' || c == '\\') out += '\\';
+      if (static_cast<unsigned char>(c) >= 0x20) out += c;
     }
-    line += '"';
+    out += '"';
   }
+  out += '\n';
+}
+
+std::string formatAccess(const AccessRecord& record) {
+  std::string line;
+  appendAccess(line, record);
+  line.pop_back();
   return line;
 }
 
-AccessLog::AccessLog() {
-  // A full queue drops the oldest lines rather than stall forwarding on a blocked stdout.
-  logger_ = spdlog::create_async_nb<spdlog::sinks::stdout_sink_mt>("access");
-  logger_->set_pattern("%v");
-  logger_->set_level(spdlog::level::info);
-  logger_->flush_on(spdlog::level::info);
+void AccessLog::Shard::write(const AccessRecord& record) {
+  std::lock_guard lock(mutex_);
+  if (lines_.size() >= kShardLimit) {  // stdout is not keeping up: drop, never block
+    ++dropped_;
+    return;
+  }
+  appendAccess(lines_, record);
 }
 
-void AccessLog::write(const AccessRecord& record) {
-  logger_->info("{}", formatAccess(record));
+AccessLog::AccessLog(size_t shards, int fd, std::chrono::milliseconds interval)
+    : fd_(fd), interval_(interval) {
+  for (size_t i = 0; i < shards; ++i) shards_.push_back(std::make_unique<Shard>());
+  thread_ = std::thread([this] { run(); });
+}
+
+AccessLog::~AccessLog() {
+  {
+    std::lock_guard lock(stop_mutex_);
+    stop_ = true;
+  }
+  stop_cv_.notify_one();
+  thread_.join();
+}
+
+void AccessLog::run() {
+  std::string scratch;
+  std::unique_lock lock(stop_mutex_);
+  for (;;) {
+    const bool stopping = stop_cv_.wait_for(lock, interval_, [this] { return stop_; });
+    lock.unlock();
+    flushAll(scratch);  // when stopping too: the last lines go out before the process ends
+    if (stopping) return;
+    lock.lock();
+  }
+}
+
+void AccessLog::flushAll(std::string& scratch) {
+  for (auto& shard : shards_) {
+    uint64_t dropped = 0;
+    {
+      std::lock_guard lock(shard->mutex_);
+      scratch.swap(shard->lines_);  // the shard keeps the spare's capacity
+      dropped = std::exchange(shard->dropped_, 0);
+    }
+    size_t done = 0;
+    while (done < scratch.size() && !write_failed_) {
+      const ssize_t n = ::write(fd_, scratch.data() + done, scratch.size() - done);
+      if (n > 0) {
+        done += static_cast<size_t>(n);
+      } else if (n < 0 && errno != EINTR) {
+        spdlog::error("access log: cannot write: {}; no more lines will be written",
+                      std::strerror(errno));
+        write_failed_ = true;
+      }
+    }
+    scratch.clear();
+    if (dropped > 0) spdlog::warn("access log: dropped {} line(s): stdout is blocked", dropped);
+  }
 }
 
 }  // namespace edge::log

@@ -1,19 +1,24 @@
 #pragma once
-// One logfmt line per finished connection, on stdout, written off the worker thread.
+// One logfmt line per finished connection, on stdout.
+//
+// Workers never wait for stdout and never wake another thread per line: each appends to its
+// own shard's buffer (a lock only the flusher takes, for a swap), and a flusher thread writes
+// every shard's lines every 100 ms, one write() per shard. If stdout stalls, a shard stops
+// growing at 4 MiB and further lines are dropped and counted (reported on stderr).
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 #include "net/endpoint.h"
 #include "proxy/close_reason.h"
-
-namespace spdlog {
-class logger;
-}
 
 namespace edge::log {
 
@@ -34,14 +39,45 @@ struct AccessRecord {
 // duration_ms=N close=REASON attempts=N [error="..."]
 std::string formatAccess(const AccessRecord& record);
 
+// Appends the line (with its '\n') to `out`.
+void appendAccess(std::string& out, const AccessRecord& record);
+
 class AccessLog {
  public:
-  AccessLog();  // stdout, asynchronous
-  explicit AccessLog(std::shared_ptr<spdlog::logger> logger) : logger_(std::move(logger)) {}
-  void write(const AccessRecord& record);
+  class Shard {
+   public:
+    void write(const AccessRecord& record);
+
+   private:
+    friend class AccessLog;
+    std::mutex mutex_;
+    std::string lines_;
+    uint64_t dropped_ = 0;
+  };
+
+  // `shards`: one per writing thread. `fd`: where lines go (stdout; a pipe in tests).
+  explicit AccessLog(size_t shards, int fd = 1,
+                     std::chrono::milliseconds interval = std::chrono::milliseconds(100));
+  ~AccessLog();  // writes every line still buffered
+  AccessLog(const AccessLog&) = delete;
+  AccessLog& operator=(const AccessLog&) = delete;
+
+  Shard& shard(size_t index) { return *shards_[index]; }
+
+  static constexpr size_t kShardLimit = 4 * 1024 * 1024;
 
  private:
-  std::shared_ptr<spdlog::logger> logger_;
+  void run();
+  void flushAll(std::string& scratch);
+
+  std::vector<std::unique_ptr<Shard>> shards_;
+  int fd_;
+  std::chrono::milliseconds interval_;
+  std::mutex stop_mutex_;
+  std::condition_variable stop_cv_;
+  bool stop_ = false;
+  bool write_failed_ = false;
+  std::thread thread_;  // last: started once everything above exists
 };
 
 }  // namespace edge::log

@@ -21,7 +21,7 @@ class Session;
 
 struct WorkerContext {
   WorkerContext(asio::io_context& io_context, const config::Config& cfg,
-                const discovery::TargetBoard& targets, log::AccessLog& log)
+                const discovery::TargetBoard& targets, log::AccessLog::Shard& log)
       : io(io_context),
         config(cfg),
         board(targets),
@@ -36,7 +36,7 @@ struct WorkerContext {
   asio::io_context& io;
   const config::Config& config;
   const discovery::TargetBoard& board;
-  log::AccessLog& access_log;
+  log::AccessLog::Shard& access_log;  // this worker's
   health::Backoff backoff;
   std::mt19937_64 rng;
   IntrusiveList<Session> sessions;

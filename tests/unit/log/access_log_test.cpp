@@ -1,8 +1,13 @@
 // The access-log line: exact text for a fixed, UTC time point.
 #include "log/access_log.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <memory>
+#include <thread>
 #include <vector>
 
 namespace edge::log {
@@ -62,6 +67,89 @@ TEST(AccessLogTest, FormatAccess) {
        "close=shutdown attempts=1"},
   };
   for (const auto& c : cases) EXPECT_EQ(formatAccess(c.record), c.want) << c.what;
+}
+
+// The buffered writer, through a real pipe standing in for stdout.
+class AccessLogWriter : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    int fds[2];
+    ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+    read_end_ = fds[0];
+    write_end_ = fds[1];
+    ::fcntl(read_end_, F_SETPIPE_SZ, 1 << 20);
+  }
+  void TearDown() override {
+    ::close(read_end_);
+    ::close(write_end_);
+  }
+
+  // What arrived within `wait` (non-blocking reads until then).
+  std::string drain(milliseconds wait) {
+    std::string out;
+    char buf[65536];
+    const auto deadline = steady_clock::now() + wait;
+    ::fcntl(read_end_, F_SETFL, O_NONBLOCK);
+    while (steady_clock::now() < deadline) {
+      const ssize_t n = ::read(read_end_, buf, sizeof buf);
+      if (n > 0) {
+        out.append(buf, static_cast<size_t>(n));
+      } else {
+        std::this_thread::sleep_for(5ms);
+      }
+    }
+    return out;
+  }
+
+  static AccessRecord record(uint16_t client_port) {
+    return {kEnd,
+            ep("192.0.2.10", client_port),
+            ep("10.0.0.1", 22),
+            "n1",
+            1,
+            2,
+            3ms,
+            proxy::CloseReason::ClientClosed,
+            1,
+            ""};
+  }
+
+  int read_end_ = -1;
+  int write_end_ = -1;
+};
+
+TEST_F(AccessLogWriter, EveryShardsLinesArriveWholeWithinTheInterval) {
+  AccessLog log(2, write_end_, 20ms);
+  log.shard(0).write(record(1));
+  log.shard(1).write(record(2));
+  log.shard(0).write(record(3));
+  const auto out = drain(300ms);
+  EXPECT_NE(out.find(formatAccess(record(1)) + "\n" + formatAccess(record(3)) + "\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find(formatAccess(record(2)) + "\n"), std::string::npos) << out;
+}
+
+TEST_F(AccessLogWriter, StoppingWritesWhatIsStillBuffered) {
+  {
+    AccessLog log(1, write_end_, std::chrono::hours(1));  // would never flush on its own
+    log.shard(0).write(record(7));
+  }
+  EXPECT_EQ(drain(50ms), formatAccess(record(7)) + "\n");
+}
+
+TEST_F(AccessLogWriter, ABlockedOutputDropsLinesInsteadOfGrowing) {
+  auto log = std::make_unique<AccessLog>(1, write_end_, std::chrono::hours(1));
+  const size_t line = formatAccess(record(1)).size() + 1;
+  const size_t fits = (AccessLog::kShardLimit + line - 1) / line;
+  for (size_t i = 0; i < fits + 100; ++i) log->shard(0).write(record(1));
+  // The shard stopped at its limit; the 100 extra lines were dropped. (The pipe holds 1 MiB:
+  // the final flush blocks until it is read, so read it in a thread.)
+  std::string out;
+  std::thread reader([&] { out = drain(2s); });
+  log.reset();
+  reader.join();
+  EXPECT_EQ(out.size(), fits * line);
 }
 
 }  // namespace

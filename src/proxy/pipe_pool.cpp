@@ -32,12 +32,15 @@ PipePool::PipePool(size_t pipe_size, size_t keep) : size_(pipe_size), keep_(keep
 }
 
 Pipe PipePool::acquire() {
+  Pipe pipe;
   if (!free_.empty()) {
-    Pipe pipe = std::move(free_.back());
+    pipe = std::move(free_.back());
     free_.pop_back();
-    return pipe;
+  } else {
+    pipe = makePipe(size_);
   }
-  return makePipe(size_);
+  if (pipe.valid()) ++handed_out_;
+  return pipe;
 }
 
 void PipePool::release(Pipe pipe) {

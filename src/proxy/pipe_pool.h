@@ -4,6 +4,7 @@
 // when bytes arrive and gives it back, empty, when its socket runs dry. Worker thread only.
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -32,9 +33,12 @@ class PipePool {
   void release(Pipe pipe);
 
   size_t idle() const { return free_.size(); }
+  // Pipes handed out so far (reused or new).
+  uint64_t handedOut() const { return handed_out_; }
 
  private:
   size_t size_;
+  uint64_t handed_out_ = 0;
   size_t keep_;
   std::vector<Pipe> free_;
 };

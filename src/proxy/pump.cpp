@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace edge::proxy {
@@ -71,6 +72,8 @@ bool Pump::attemptRead() {
     if (n > 0) {
       pending_ = static_cast<uint32_t>(n);
       offset_ = 0;
+      // Full reads mean a bulk transfer: splice the next ones; small ones go back to copying.
+      bulk_ = !copy_mode_ && pending_ >= std::max<uint32_t>(pools_.splice_from, 1);
       return true;
     }
     if (n == 0) {
@@ -130,8 +133,10 @@ void Pump::complete(net::ReactorOp&, const std::error_code& ec) {
   if (stage_ == Stage::Reading) {
     if (end_.error) return finish(classify(from_side_, end_.error));
     if (eof_) {
-      std::error_code ignored;  // the other side may be gone already; its pump will say so
-      to_.shutdown(net::Socket::shutdown_send, ignored);
+      if (!opposite_ || opposite_->running()) {
+        std::error_code ignored;  // the other side may be gone already; its pump will say so
+        to_.shutdown(net::Socket::shutdown_send, ignored);
+      }
       return finish(classify(from_side_, asio::error::eof));
     }
     // Most writes go through at once: try now instead of through one more queued op.
@@ -145,10 +150,12 @@ void Pump::complete(net::ReactorOp&, const std::error_code& ec) {
 }
 
 bool Pump::takeResources() {
-  if (pipe_.valid() || buffer_) return true;
-  if (!copy_mode_) {
+  const bool want_pipe = !copy_mode_ && (bulk_ || pools_.splice_from == 0);
+  if (want_pipe ? pipe_.valid() : buffer_ != nullptr) return true;
+  releaseResources();  // the other kind, empty: this runs between chunks only
+  if (want_pipe) {
     pipe_ = pools_.pipes.acquire();
-    if (pipe_.valid()) return true;  // else out of descriptors: copy this burst instead
+    if (pipe_.valid()) return true;  // else out of descriptors: copy this chunk instead
   }
   buffer_ = pools_.buffers.acquire();
   return buffer_ != nullptr;

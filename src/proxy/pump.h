@@ -1,8 +1,10 @@
 #pragma once
 // Moves the bytes of one direction (from → to) until EOF or an error.
 //
-// Bulk bytes go socket → pipe → socket with splice(), never through user space; where the
-// kernel refuses splice (or --pipe-size off) a small copy buffer is used instead. Either comes
+// Bulk bytes go socket → pipe → socket with splice(), never through user space. Small
+// messages (requests, replies) are cheaper copied: a direction starts copying through a 16 KiB
+// buffer and switches to splice once a read fills the buffer, back when reads get small again.
+// Where the kernel refuses splice (or --pipe-size off) it keeps copying. Either resource comes
 // from the worker's pools when bytes arrive and goes back, empty, when the source runs dry, so
 // an idle direction holds nothing. At most one pipe (or buffer) of bytes is in flight: the
 // next read starts only after everything read was written (the back-pressure).
@@ -33,6 +35,8 @@ struct PumpPools {
   asio::detail::reactor& reactor;
   PipePool& pipes;
   BufferPool& buffers;
+  // A read of at least this many bytes switches a direction to splice (0: from the start).
+  uint32_t splice_from = BufferPool::kSize;
 };
 
 class Pump;
@@ -57,13 +61,17 @@ class Pump final : net::ReactorOp::Callbacks {
   Pump(const Pump&) = delete;
   Pump& operator=(const Pump&) = delete;
 
+  // The pump of the other direction: once it has ended, an EOF here needs no half-close (the
+  // owner closes both sockets right away, which sends the FIN).
+  void pairWith(const Pump& opposite) { opposite_ = &opposite; }
+
   // Both sockets must be open; `last_activity`, if given, is set whenever bytes are written.
   void start(Clock::time_point* last_activity = nullptr);
 
   bool running() const { return stage_ == Stage::Reading || stage_ == Stage::Writing; }
   // Bytes moved so far; reason and error once ended.
   const PumpEnd& end() const { return end_; }
-  // Whether this direction gave up on splice (refused by the kernel, or pipes off).
+  // Whether this direction gave up on splice for good (refused by the kernel, or pipes off).
   bool copying() const { return copy_mode_; }
   // Holds a pipe or buffer right now (an idle direction must not).
   bool holdsResources() const { return pipe_.valid() || buffer_ != nullptr; }
@@ -85,6 +93,7 @@ class Pump final : net::ReactorOp::Callbacks {
   PumpOwner& owner_;
   net::ReactorOp op_;
   Clock::time_point* last_activity_ = nullptr;
+  const Pump* opposite_ = nullptr;
   Pipe pipe_;
   char* buffer_ = nullptr;
   uint32_t pending_ = 0;  // bytes read and not yet written
@@ -93,7 +102,8 @@ class Pump final : net::ReactorOp::Callbacks {
   Side from_side_;
   Stage stage_ = Stage::Idle;
   bool eof_ = false;
-  bool copy_mode_ = false;
+  bool copy_mode_ = false;  // splice is off or was refused
+  bool bulk_ = false;       // reads are large: splice them
 };
 
 }  // namespace edge::proxy

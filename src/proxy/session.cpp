@@ -40,6 +40,8 @@ Session::Session(WorkerContext& ctx, net::Socket client, net::Endpoint client_en
       client_endpoint_(client_endpoint),
       started_(Clock::now()),
       last_activity_(started_) {
+  up_.pairWith(down_);
+  down_.pairWith(up_);
   ctx_.sessions.push(this);
 }
 
@@ -61,7 +63,7 @@ asio::awaitable<void> Session::run() {
     co_return end();
   }
   if (aborted_) co_return end();  // closed (shutdown) while the connect completed
-  forward();  // from here on the pumps' callbacks carry the session
+  forward();                      // from here on the pumps' callbacks carry the session
 }
 
 asio::awaitable<bool> Session::connect() {

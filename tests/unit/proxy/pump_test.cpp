@@ -59,8 +59,9 @@ class PumpTest : public ::testing::Test {
  protected:
   void SetUp() override { std::signal(SIGPIPE, SIG_IGN); }  // as the daemon does
 
-  // Builds the pump under test (client → target) with pipes of `pipe_size` (0: copy only).
-  void makePump(size_t pipe_size) {
+  // Builds the pump under test (client → target) with pipes of `pipe_size` (0: copy only);
+  // reads of `splice_from` bytes or more switch it to splice (0: splice from the start).
+  void makePump(size_t pipe_size, uint32_t splice_from = BufferPool::kSize) {
     pipes_.emplace(pipe_size);
     auto [client_peer, from] = tcpPair(io_);
     auto [to, target_peer] = tcpPair(io_);
@@ -68,7 +69,7 @@ class PumpTest : public ::testing::Test {
     from_.emplace(std::move(from));
     to_.emplace(std::move(to));
     target_peer_.emplace(std::move(target_peer));
-    pools_.emplace(PumpPools{net::ReactorOp::reactorOf(io_), *pipes_, buffers_});
+    pools_.emplace(PumpPools{net::ReactorOp::reactorOf(io_), *pipes_, buffers_, splice_from});
     pump_.emplace(*pools_, *from_, *to_, Side::Client, owner_);
   }
 
@@ -133,12 +134,25 @@ TEST_F(PumpTest, SplicesEveryByteInOrderAndGivesThePipeBackWhenDry) {
   EXPECT_TRUE(got == data);
   EXPECT_EQ(pump_->end().bytes, data.size());
   EXPECT_FALSE(pump_->copying());
+  EXPECT_GT(pipes_->handedOut(), 0u) << "a bulk transfer was never spliced";
   // The source is dry: the direction went idle and holds nothing.
   for (int i = 0; i < 10; ++i) turn();
   EXPECT_TRUE(pump_->running());
   EXPECT_FALSE(pump_->holdsResources());
-  EXPECT_EQ(pipes_->idle(), 1u);  // the one pipe, back in the pool
-  EXPECT_EQ(buffers_.idle(), 0u);
+  EXPECT_EQ(pipes_->idle(), 1u);   // the one pipe, back in the pool
+  EXPECT_EQ(buffers_.idle(), 1u);  // and the buffer the first (small) reads used
+}
+
+TEST_F(PumpTest, SmallMessagesAreCopiedNotSpliced) {
+  makePump(64 * 1024);
+  pump_->start();
+  for (int i = 0; i < 20; ++i) {
+    const auto message = "request " + std::to_string(i) + "\r\n";
+    EXPECT_EQ(pushThrough(message), message);
+  }
+  EXPECT_EQ(pipes_->handedOut(), 0u) << "a small message went through a pipe";
+  EXPECT_EQ(buffers_.idle(), 1u);
+  EXPECT_FALSE(pump_->holdsResources());
 }
 
 TEST_F(PumpTest, IdleDirectionHoldsNoPipeFromTheStart) {
@@ -180,7 +194,7 @@ TEST_F(PumpTest, SlowReaderGetsPartialWritesAndBackPressureWithoutSpinning) {
 }
 
 TEST_F(PumpTest, PipeFullCyclesWithTheSmallestPipe) {
-  makePump(4096);
+  makePump(4096, /*splice_from=*/0);
   EXPECT_EQ(pipes_->pipeSize(), 4096u);
   pump_->start();
   const auto data = pattern(2 << 20);
@@ -201,7 +215,7 @@ TEST_F(PumpTest, CopiesThroughAPooledBufferWhenPipesAreOff) {
 }
 
 TEST_F(PumpTest, FallsBackToCopyingWhenTheKernelRefusesSplice) {
-  makePump(64 * 1024);
+  makePump(64 * 1024, /*splice_from=*/0);
   // An eventfd is readable but cannot be spliced (EINVAL): the pump must copy instead.
   Socket source(io_);
   source.assign(tcp::v4(), ::eventfd(42, EFD_NONBLOCK));
@@ -280,7 +294,7 @@ TEST_F(PumpTest, ResetByTheReadSideIsAClientReset) {
 }
 
 TEST_F(PumpTest, WriteSideGoneIsATargetResetAndTheUsedPipeIsNotReused) {
-  makePump(64 * 1024);
+  makePump(64 * 1024, /*splice_from=*/0);
   pump_->start();
   linger hard{1, 0};
   ::setsockopt(target_peer_->native_handle(), SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
@@ -301,7 +315,7 @@ TEST_F(PumpTest, WriteSideGoneIsATargetResetAndTheUsedPipeIsNotReused) {
 }
 
 TEST_F(PumpTest, ClosingTheSocketsStopsAWaitingPumpAndDropsItsFullPipe) {
-  makePump(64 * 1024);
+  makePump(64 * 1024, /*splice_from=*/0);
   setSendBuffer(*to_, 4096);
   pump_->start();
   const auto data = pattern(8 << 20);

@@ -8,6 +8,7 @@
 #include <asio/steady_timer.hpp>
 #include <functional>
 
+#include "proxy/acceptor.h"
 #include "proxy/worker_context.h"
 
 namespace edge::app {
@@ -27,11 +28,10 @@ class Worker {
   void closeAll();
 
  private:
-  asio::awaitable<void> acceptLoop();
   void drained();
 
   asio::io_context io_{1};
-  asio::ip::tcp::acceptor acceptor_;
+  proxy::Acceptor acceptor_;
   proxy::WorkerContext ctx_;
   asio::steady_timer drain_timer_{io_};
   std::function<void()> on_drained_;

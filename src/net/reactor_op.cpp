@@ -13,6 +13,13 @@ struct SocketAccess : Socket {
 
 }  // namespace
 
+void adoptOwnedNonBlocking(Socket& socket) {
+  auto& impl = SocketAccess::implOf(socket);
+  impl.state_ |= asio::detail::socket_ops::internal_non_blocking;
+  impl.state_ &=
+      static_cast<asio::detail::socket_ops::state_type>(~asio::detail::socket_ops::possible_dup);
+}
+
 asio::detail::reactor& ReactorOp::reactorOf(asio::io_context& io) {
   return asio::use_service<asio::detail::reactor>(io);
 }

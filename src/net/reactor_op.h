@@ -68,4 +68,10 @@ class ReactorOp : public asio::detail::reactor_op {
   bool pending_ = false;  // started and not yet completed
 };
 
+// Tells asio that `socket`, which it adopted with assign(), was created non-blocking
+// (SOCK_NONBLOCK) and is not shared with anyone: asio then neither sets O_NONBLOCK again
+// (an ioctl) nor unregisters it from epoll before closing (an epoll_ctl it needs only for
+// descriptors that may be duplicated elsewhere).
+void adoptOwnedNonBlocking(Socket& socket);
+
 }  // namespace edge::net

@@ -1,11 +1,12 @@
 #include "proxy/session.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
-#include <asio/experimental/awaitable_operators.hpp>
 #include <asio/post.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
@@ -16,7 +17,6 @@
 namespace edge::proxy {
 namespace {
 
-using namespace asio::experimental::awaitable_operators;  // a || b
 constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
 using Clock = std::chrono::steady_clock;
 
@@ -92,26 +92,30 @@ asio::awaitable<bool> Session::connect() {
     target_name_ = pick->target->name;
 
     std::error_code ec;
-    target_.open(pick->endpoint.protocol(), ec);
-    if (ec) {
+    if (!openTarget(pick->endpoint, ec)) {
       error_ = "socket: " + ec.message();
       co_return false;
     }
+    // The timeout cancels the connect; a stale expiry (an earlier attempt's) is ignored.
     timer.expires_after(ctx_.config.connect_timeout);
-    auto result =
-        co_await (target_.async_connect(pick->endpoint, kNoThrow) || timer.async_wait(kNoThrow));
-    if (result.index() == 0) {
-      ec = std::get<0>(std::get<0>(result));
-      if (!ec) {
-        ctx_.backoff.markHealthy(pick->endpoint);
-        net::setNoDelay(target_.native_handle());
-        net::setKeepAlive(target_.native_handle(), ctx_.config.keepalive);
-        co_return true;
-      }
-      error_ = ec.message();
-    } else {
-      error_ = "connect timeout";
+    timed_out_ = false;
+    connecting_ = true;
+    timer.async_wait([this, attempt = attempts_](std::error_code wait_ec) {
+      if (wait_ec || !connecting_ || attempt != attempts_) return;
+      timed_out_ = true;
+      std::error_code ignored;
+      target_.cancel(ignored);
+    });
+    auto [connect_ec] = co_await target_.async_connect(pick->endpoint, kNoThrow);
+    connecting_ = false;
+    timer.cancel();
+    if (!connect_ec) {
+      ctx_.backoff.markHealthy(pick->endpoint);
+      net::setNoDelay(target_.native_handle());
+      net::setKeepAlive(target_.native_handle(), ctx_.config.keepalive);
+      co_return true;
     }
+    error_ = timed_out_ ? "connect timeout" : connect_ec.message();
     if (aborted_) break;
     ctx_.backoff.markFailed(pick->endpoint, Clock::now());
     spdlog::debug("connect to {} ({}) failed: {}", net::format(pick->endpoint), target_name_,
@@ -120,6 +124,23 @@ asio::awaitable<bool> Session::connect() {
     target_.close(ignored);
   }
   co_return false;
+}
+
+bool Session::openTarget(const net::Endpoint& endpoint, std::error_code& ec) {
+  // Non-blocking from the start and owned by us alone: no ioctl, no epoll_ctl at close.
+  const int fd = ::socket(endpoint.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                          IPPROTO_TCP);
+  if (fd < 0) {
+    ec = std::error_code(errno, std::system_category());
+    return false;
+  }
+  target_.assign(endpoint.protocol(), fd, ec);
+  if (ec) {
+    ::close(fd);
+    return false;
+  }
+  net::adoptOwnedNonBlocking(target_);
+  return true;
 }
 
 void Session::forward() {

@@ -45,6 +45,7 @@ class Session final : PumpOwner {
 
   asio::awaitable<void> run();
   asio::awaitable<bool> connect();
+  bool openTarget(const net::Endpoint& endpoint, std::error_code& ec);
   void forward();
   void pumpEnded(Pump& pump) override;
   void armIdleTimer();
@@ -67,6 +68,8 @@ class Session final : PumpOwner {
   uint8_t attempts_ = 0;
   bool aborted_ = false;
   bool idle_wait_pending_ = false;
+  bool connecting_ = false;  // a connect attempt is in progress
+  bool timed_out_ = false;   // ... and ran out of time
   bool ended_ = false;
 };
 

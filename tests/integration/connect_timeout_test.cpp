@@ -1,0 +1,103 @@
+// A target that never answers the handshake: the connect attempt times out (the fixture runs
+// edge-connector with --connect-timeout 2s), the client is closed and the log says why; with a
+// good target next to it every client is still served.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <vector>
+
+#include "edge_fixture.h"
+
+namespace edge::test {
+namespace {
+
+using namespace std::chrono_literals;
+using ConnectTimeout = EdgeFixture;
+
+// A loopback listener whose accept queue is full: the kernel drops further SYNs, so a connect
+// to it hangs instead of failing. Owns its sockets.
+class BlackHole {
+ public:
+  BlackHole() {
+    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof addr;
+    if (::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(listener_, 0) != 0 ||
+        ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &length) != 0) {
+      throw std::runtime_error("black hole: cannot listen");
+    }
+    port_ = ntohs(addr.sin_port);
+    // Fill the queue (backlog 0 still admits one) with connections nobody accepts.
+    for (int i = 0; i < 2; ++i) {
+      const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+      ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+      fillers_.push_back(fd);
+    }
+    ::usleep(100'000);  // let the handshakes that can complete, complete
+  }
+  ~BlackHole() {
+    for (int fd : fillers_) ::close(fd);
+    ::close(listener_);
+  }
+  std::uint16_t port() const { return port_; }
+
+ private:
+  int listener_ = -1;
+  std::uint16_t port_ = 0;
+  std::vector<int> fillers_;
+};
+
+TEST_F(ConnectTimeout, AnUnansweredConnectEndsInConnectFailedWithTheReason) {
+  BlackHole hole;
+  DnsRecords records;
+  records.srv.push_back({.name = kService, .target = "hole.svc.test", .port = hole.port()});
+  records.hosts.push_back({"hole.svc.test", "127.0.0.1"});
+  start_dns(std::move(records));
+  start_edge();
+
+  const auto started = std::chrono::steady_clock::now();
+  auto client = TcpClient::connect("127.0.0.1", edge().port(), kIoTimeout);
+  ASSERT_TRUE(client);
+  const auto rest = client->read_until_eof(kIoTimeout);  // closed once the attempt timed out
+  EXPECT_TRUE(rest.has_value() && rest->empty());
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 1900ms);
+
+  ASSERT_TRUE(edge().wait_access_log(1, kIoTimeout));
+  const auto record = edge().access_log().front();
+  EXPECT_EQ(record.get("close"), "connect_failed");
+  EXPECT_EQ(record.get("error"), "connect timeout");
+  EXPECT_EQ(record.integer("attempts"), 1);
+}
+
+TEST_F(ConnectTimeout, ClientsAreServedByTheTargetThatAnswers) {
+  BlackHole hole;
+  Backend& good = add_greet_echo("good");
+  DnsRecords records;
+  add_srv(records, good);
+  records.srv.push_back({.name = kService, .target = "hole.svc.test", .port = hole.port()});
+  records.hosts.push_back({"hole.svc.test", "127.0.0.1"});
+  start_dns(std::move(records));
+  start_edge();
+
+  for (int i = 0; i < 3; ++i) {
+    auto client = TcpClient::connect("127.0.0.1", edge().port(), kIoTimeout);
+    ASSERT_TRUE(client);
+    EXPECT_EQ(client->read_line(kIoTimeout), "good");
+  }
+  ASSERT_TRUE(edge().wait_access_log(3, kIoTimeout));
+  for (const auto& record : edge().access_log()) {
+    EXPECT_EQ(record.get("target"), good.endpoint());
+    const auto attempts = record.integer("attempts");
+    EXPECT_TRUE(attempts == 1 || attempts == 2) << record.get("attempts");
+  }
+}
+
+}  // namespace
+}  // namespace edge::test

@@ -36,7 +36,7 @@ constexpr OptionSpec kOptions[] = {
      "on SIGTERM/SIGINT, how long open connections may finish before they are closed"},
     {"--backlog", "EDGE_BACKLOG", "N", "SOMAXCONN",
      "listen backlog of each listening socket (1-65535; the kernel caps it at somaxconn)"},
-    {"--pipe-size", "EDGE_PIPE_SIZE", "BYTES|off", "64k",
+    {"--pipe-size", "EDGE_PIPE_SIZE", "BYTES|off", "1m",
      "pipe per busy direction for zero-copy splice (4k-16m, k/m suffixes); off: copy"},
     {"--workers", "EDGE_WORKERS", "N", "CPU count",
      "event loops, each with its own listening socket (SO_REUSEPORT); 1-256"},

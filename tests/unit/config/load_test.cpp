@@ -174,7 +174,7 @@ TEST(LoadTest, BacklogAndWorkers) {
 }
 
 TEST(LoadTest, PipeSize) {
-  EXPECT_EQ(ok(run(minimalPlus({}), {})).pipe_size, 64u * 1024);
+  EXPECT_EQ(ok(run(minimalPlus({}), {})).pipe_size, 1024u * 1024);
   EXPECT_EQ(ok(run(minimalPlus({"--pipe-size", "1m"}), {})).pipe_size, 1024u * 1024);
   EXPECT_EQ(ok(run(minimalPlus({"--pipe-size", "256K"}), {})).pipe_size, 256u * 1024);
   EXPECT_EQ(ok(run(minimalPlus({}), {{"EDGE_PIPE_SIZE", "8192"}})).pipe_size, 8192u);

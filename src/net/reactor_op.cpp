@@ -1,5 +1,7 @@
 #include "net/reactor_op.h"
 
+#include <unistd.h>
+
 namespace edge::net {
 namespace {
 
@@ -13,11 +15,18 @@ struct SocketAccess : Socket {
 
 }  // namespace
 
-void adoptOwnedNonBlocking(Socket& socket) {
+std::error_code adoptOwnedNonBlocking(Socket& socket, const asio::ip::tcp& protocol, int fd) {
+  std::error_code ec;
+  socket.assign(protocol, fd, ec);
+  if (ec) {
+    ::close(fd);
+    return ec;
+  }
   auto& impl = SocketAccess::implOf(socket);
   impl.state_ |= asio::detail::socket_ops::internal_non_blocking;
   impl.state_ &=
       static_cast<asio::detail::socket_ops::state_type>(~asio::detail::socket_ops::possible_dup);
+  return ec;
 }
 
 asio::detail::reactor& ReactorOp::reactorOf(asio::io_context& io) {
@@ -25,7 +34,6 @@ asio::detail::reactor& ReactorOp::reactorOf(asio::io_context& io) {
 }
 
 void ReactorOp::start(asio::detail::reactor& reactor, Socket& socket, Kind kind) {
-  pending_ = true;
   ec_ = std::error_code();
   auto& impl = SocketAccess::implOf(socket);
   // Speculative: the attempt runs now; only if it would block does the op wait on the
@@ -42,7 +50,6 @@ ReactorOp::status ReactorOp::doPerform(asio::detail::reactor_op* base) {
 void ReactorOp::doComplete(void* owner, asio::detail::operation* base,
                            const std::error_code& /*ec*/, std::size_t /*bytes*/) {
   auto* op = static_cast<ReactorOp*>(base);
-  op->pending_ = false;
   if (!owner) return;                  // destroyed with its io_context: nobody to tell
   const std::error_code ec = op->ec_;  // the owner may free the op inside complete()
   op->owner_->complete(*op, ec);

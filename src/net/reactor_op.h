@@ -54,8 +54,6 @@ class ReactorOp : public asio::detail::reactor_op {
   // Starts the op on `socket`: attempts once now; if that would block, waits for readiness.
   void start(asio::detail::reactor& reactor, Socket& socket, Kind kind);
 
-  bool pending() const { return pending_; }
-
   // The reactor serving `socket`'s io_context (look it up once, not per op).
   static asio::detail::reactor& reactorOf(asio::io_context& io);
 
@@ -65,13 +63,12 @@ class ReactorOp : public asio::detail::reactor_op {
                          std::size_t bytes);
 
   Callbacks* owner_;
-  bool pending_ = false;  // started and not yet completed
 };
 
-// Tells asio that `socket`, which it adopted with assign(), was created non-blocking
-// (SOCK_NONBLOCK) and is not shared with anyone: asio then neither sets O_NONBLOCK again
-// (an ioctl) nor unregisters it from epoll before closing (an epoll_ctl it needs only for
-// descriptors that may be duplicated elsewhere).
-void adoptOwnedNonBlocking(Socket& socket);
+// Hands `fd`, a non-blocking descriptor nobody else holds (accept4/socket with SOCK_NONBLOCK),
+// to `socket`, telling asio both facts: it then neither sets O_NONBLOCK again (an ioctl) nor
+// unregisters the descriptor from epoll before closing it (an epoll_ctl it needs only for
+// descriptors that may be duplicated elsewhere). On failure `fd` is closed.
+std::error_code adoptOwnedNonBlocking(Socket& socket, const asio::ip::tcp& protocol, int fd);
 
 }  // namespace edge::net

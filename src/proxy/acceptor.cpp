@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <system_error>
 
 namespace edge::proxy {
 
@@ -17,8 +18,9 @@ Acceptor::Acceptor(asio::io_context& io, asio::ip::tcp::acceptor listener, OnAcc
       pause_(io) {
   const auto protocol = listener.local_endpoint().protocol();
   listener.native_non_blocking(true);  // once: accept4() must never block the worker
-  listener_.assign(protocol, listener.release());
-  net::adoptOwnedNonBlocking(listener_);
+  if (auto ec = net::adoptOwnedNonBlocking(listener_, protocol, listener.release())) {
+    throw std::system_error(ec, "listener");
+  }
 }
 
 void Acceptor::start() {
@@ -63,12 +65,10 @@ void Acceptor::complete(net::ReactorOp&, const std::error_code& ec) {
   }
   consecutive_errors_ = 0;
   net::Socket socket(io_);
-  std::error_code assign_ec;
-  socket.assign(peer_.protocol(), std::exchange(accepted_fd_, -1), assign_ec);
-  if (assign_ec) {
-    spdlog::error("accept: cannot register the connection: {}", assign_ec.message());
+  if (auto adopt_ec =
+          net::adoptOwnedNonBlocking(socket, peer_.protocol(), std::exchange(accepted_fd_, -1))) {
+    spdlog::error("accept: cannot register the connection: {}", adopt_ec.message());
   } else {
-    net::adoptOwnedNonBlocking(socket);
     on_accept_(std::move(socket), peer_);
   }
   start();  // the next connection, if one is queued, is taken at once (speculative attempt)

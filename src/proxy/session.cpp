@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -134,13 +133,8 @@ bool Session::openTarget(const net::Endpoint& endpoint, std::error_code& ec) {
     ec = std::error_code(errno, std::system_category());
     return false;
   }
-  target_.assign(endpoint.protocol(), fd, ec);
-  if (ec) {
-    ::close(fd);
-    return false;
-  }
-  net::adoptOwnedNonBlocking(target_);
-  return true;
+  ec = net::adoptOwnedNonBlocking(target_, endpoint.protocol(), fd);
+  return !ec;
 }
 
 void Session::forward() {

@@ -54,6 +54,15 @@ void EdgeFixture::TearDown() {
   if (dns_ != nullptr) print_tail("dnsmasq log", dns_->log(), 20);
 }
 
+Backend& EdgeFixture::start_with_echo_backend(std::vector<std::string> extra_args) {
+  Backend& backend = add_greet_echo("echo");
+  DnsRecords records;
+  add_srv(records, backend);
+  start_dns(std::move(records));
+  start_edge(std::move(extra_args));
+  return backend;
+}
+
 Backend& EdgeFixture::add_backend(BackendOptions options) {
   backends_.push_back(std::make_unique<Backend>(std::move(options)));
   return *backends_.back();

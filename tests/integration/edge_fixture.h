@@ -43,6 +43,9 @@ class EdgeFixture : public ::testing::Test {
                       std::uint16_t weight = 10);
 
   Dnsmasq& start_dns(DnsRecords records);
+  // The common set-up: one greet/echo backend (greeting "echo") as the only SRV target, our
+  // dnsmasq, and the daemon with `extra_args`.
+  Backend& start_with_echo_backend(std::vector<std::string> extra_args = {});
   // The daemon pointed at kService through our dnsmasq, with fast refresh (1 s..2 s), a 2 s
   // connect timeout and `extra_args` appended (do not repeat one of those flags in them).
   EdgeProcess& start_edge(std::vector<std::string> extra_args = {});

@@ -17,11 +17,7 @@ std::string payload(std::size_t size, char seed) {
 }
 
 TEST_F(HalfClose, ClientShutsDownWriteAndStillGetsTheWholeReply) {
-  Backend& backend = add_greet_echo("echo");
-  DnsRecords records;
-  add_srv(records, backend);
-  start_dns(std::move(records));
-  start_edge();
+  Backend& backend = start_with_echo_backend();
 
   auto client = TcpClient::connect("127.0.0.1", edge().port(), kIoTimeout);
   ASSERT_TRUE(client);

@@ -14,11 +14,7 @@ using namespace std::chrono_literals;
 using IdleTimeout = EdgeFixture;
 
 TEST_F(IdleTimeout, AQuietConnectionIsClosedAfterTheTimeout) {
-  Backend& backend = add_greet_echo("echo");
-  DnsRecords records;
-  add_srv(records, backend);
-  start_dns(std::move(records));
-  start_edge({"--idle-timeout", "500ms"});
+  start_with_echo_backend({"--idle-timeout", "500ms"});
 
   const auto started = std::chrono::steady_clock::now();
   auto client = TcpClient::connect("127.0.0.1", edge().port(), kIoTimeout);
@@ -36,11 +32,7 @@ TEST_F(IdleTimeout, AQuietConnectionIsClosedAfterTheTimeout) {
 }
 
 TEST_F(IdleTimeout, TrafficKeepsTheConnectionOpen) {
-  Backend& backend = add_greet_echo("echo");
-  DnsRecords records;
-  add_srv(records, backend);
-  start_dns(std::move(records));
-  start_edge({"--idle-timeout", "500ms"});
+  start_with_echo_backend({"--idle-timeout", "500ms"});
 
   auto client = TcpClient::connect("127.0.0.1", edge().port(), kIoTimeout);
   ASSERT_TRUE(client);

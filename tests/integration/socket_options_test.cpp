@@ -26,11 +26,7 @@ std::string socketLine(const std::vector<std::string>& lines, const std::string&
 }
 
 TEST_F(SocketOptions, BothProxySocketsOfAConnectionHaveKeepalive) {
-  Backend& backend = add_greet_echo("echo");
-  DnsRecords records;
-  add_srv(records, backend);
-  start_dns(std::move(records));
-  start_edge({"--keepalive", "42s"});
+  const Backend& backend = start_with_echo_backend({"--keepalive", "42s"});
 
   auto client = TcpClient::connect("127.0.0.1", edge().port(), kIoTimeout);
   ASSERT_TRUE(client);

@@ -98,6 +98,19 @@ class PumpTest : public ::testing::Test {
     return got;
   }
 
+  // Drives the loop while `peer` reads, until `want` bytes arrived (bounded: 10 s).
+  std::string receive(Socket& peer, size_t want) {
+    std::string got;
+    std::vector<char> buf(1 << 16);
+    const auto deadline = Clock::now() + std::chrono::seconds(10);
+    while (got.size() < want && Clock::now() < deadline) {
+      turn();
+      const ssize_t r = ::recv(peer.native_handle(), buf.data(), buf.size(), 0);
+      if (r > 0) got.append(buf.data(), static_cast<size_t>(r));
+    }
+    return got;
+  }
+
   // Reads what the target peer has until EOF (true) or nothing more comes (bounded: 5 s).
   bool readToEof(std::string& out) {
     char buf[4096];
@@ -182,15 +195,7 @@ TEST_F(PumpTest, SlowReaderGetsPartialWritesAndBackPressureWithoutSpinning) {
   EXPECT_EQ(turn(), 0u) << "a stalled pump must wait for readiness, not poll";
   // Now the reader catches up: every byte arrives, in order.
   const std::string expected = data.substr(0, sent);
-  std::string got;
-  std::vector<char> buf(1 << 16);
-  const auto deadline = Clock::now() + std::chrono::seconds(10);
-  while (got.size() < expected.size() && Clock::now() < deadline) {
-    turn();
-    const ssize_t r = ::recv(target_peer_->native_handle(), buf.data(), buf.size(), 0);
-    if (r > 0) got.append(buf.data(), static_cast<size_t>(r));
-  }
-  EXPECT_TRUE(got == expected);
+  EXPECT_TRUE(receive(*target_peer_, expected.size()) == expected);
 }
 
 TEST_F(PumpTest, PipeFullCyclesWithTheSmallestPipe) {
@@ -221,14 +226,7 @@ TEST_F(PumpTest, FallsBackToCopyingWhenTheKernelRefusesSplice) {
   source.assign(tcp::v4(), ::eventfd(42, EFD_NONBLOCK));
   Pump pump(*pools_, source, *to_, Side::Client, other_owner_);
   pump.start();
-  std::string got;
-  char buf[64];
-  const auto deadline = Clock::now() + std::chrono::seconds(5);
-  while (got.size() < 8 && Clock::now() < deadline) {
-    turn();
-    const ssize_t r = ::recv(target_peer_->native_handle(), buf, sizeof buf, 0);
-    if (r > 0) got.append(buf, static_cast<size_t>(r));
-  }
+  const std::string got = receive(*target_peer_, 8);
   ASSERT_EQ(got.size(), 8u);
   uint64_t value = 0;
   std::memcpy(&value, got.data(), 8);
@@ -255,15 +253,7 @@ TEST_F(PumpTest, ClientEofHalfClosesTheTargetAndTheOtherWayKeepsFlowing) {
   EXPECT_EQ(owner_.ends, 1);
   // The reply still reaches the half-closed client.
   ASSERT_EQ(::send(target_peer_->native_handle(), "reply", 5, 0), 5);
-  std::string reply;
-  char buf[16];
-  const auto deadline = Clock::now() + std::chrono::seconds(5);
-  while (reply.size() < 5 && Clock::now() < deadline) {
-    turn();
-    const ssize_t r = ::recv(client_peer_->native_handle(), buf, sizeof buf, 0);
-    if (r > 0) reply.append(buf, static_cast<size_t>(r));
-  }
-  EXPECT_EQ(reply, "reply");
+  EXPECT_EQ(receive(*client_peer_, 5), "reply");
   EXPECT_TRUE(down.running());
   to_->close();  // end `down` before it goes out of scope
   for (int i = 0; i < 5 && down.running(); ++i) turn();

@@ -17,7 +17,9 @@ class Backoff {
   explicit Backoff(Clock::duration period) : period_(period) {}
 
   void markFailed(const net::Endpoint& ep, Clock::time_point now) { until_[ep] = now + period_; }
-  void markHealthy(const net::Endpoint& ep) { until_.erase(ep); }
+  void markHealthy(const net::Endpoint& ep) {
+    if (!until_.empty()) until_.erase(ep);  // skip hashing in the common case
+  }
 
   bool ejected(const net::Endpoint& ep, Clock::time_point now) const {
     auto it = until_.find(ep);

@@ -52,7 +52,8 @@ class ReactorOp : public asio::detail::reactor_op {
   ReactorOp& operator=(const ReactorOp&) = delete;
 
   // Starts the op on `socket`: attempts once now; if that would block, waits for readiness.
-  void start(asio::detail::reactor& reactor, Socket& socket, Kind kind);
+  // Not `speculative`: waits for readiness first (for a connect the caller just tried).
+  void start(asio::detail::reactor& reactor, Socket& socket, Kind kind, bool speculative = true);
 
   // The reactor serving `socket`'s io_context (look it up once, not per op).
   static asio::detail::reactor& reactorOf(asio::io_context& io);

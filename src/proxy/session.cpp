@@ -3,12 +3,9 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
-#include <asio/experimental/as_tuple.hpp>
+#include <algorithm>
 #include <asio/post.hpp>
-#include <asio/this_coro.hpp>
-#include <asio/use_awaitable.hpp>
+#include <cerrno>
 
 #include "balance/picker.h"
 #include "net/socket_options.h"
@@ -16,18 +13,43 @@
 namespace edge::proxy {
 namespace {
 
-constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
 using Clock = std::chrono::steady_clock;
 
 bool isReset(CloseReason r) {
   return r == CloseReason::ClientReset || r == CloseReason::TargetReset;
 }
 
+std::error_code systemError(int e) {
+  return {e, std::system_category()};
+}
+
+// connect() on a non-blocking socket: 0 once connected, EINPROGRESS/EALREADY while the
+// handshake runs, else why it failed. Asking again is how the kernel reports the outcome of
+// a pending connect (and it clears the socket's error), so this serves both the first call and
+// every later check: no poll() and getsockopt() as asio does.
+int connectOnce(int fd, const net::Endpoint& endpoint) {
+  for (;;) {
+    if (::connect(fd, endpoint.data(), static_cast<socklen_t>(endpoint.size())) == 0) return 0;
+    const int e = errno;
+    if (e == EINTR) continue;  // the connect goes on; asking again reports where it is
+    return e == EISCONN ? 0 : e;
+  }
+}
+
+bool connectPending(int e) {
+  return e == EINPROGRESS || e == EALREADY;
+}
+
 }  // namespace
 
 void Session::start(WorkerContext& ctx, net::Socket client, net::Endpoint client_endpoint) {
   auto* session = new Session(ctx, std::move(client), client_endpoint);
-  asio::co_spawn(ctx.io, session->run(), asio::detached);
+  session->snapshot_ = ctx.board.load();
+  if (session->snapshot_->empty()) {
+    session->reason_ = CloseReason::NoTargets;
+    return session->end();
+  }
+  session->connectNext();
 }
 
 Session::Session(WorkerContext& ctx, net::Socket client, net::Endpoint client_endpoint)
@@ -36,47 +58,27 @@ Session::Session(WorkerContext& ctx, net::Socket client, net::Endpoint client_en
       target_(ctx.io),
       up_(ctx.pump_pools, client_, target_, Side::Client, *this),
       down_(ctx.pump_pools, target_, client_, Side::Target, *this),
+      connect_op_(*this),
       client_endpoint_(client_endpoint),
       started_(Clock::now()),
       last_activity_(started_) {
   up_.pairWith(down_);
   down_.pairWith(up_);
-  ctx_.sessions.push(this);
+  ctx_.sessions.pushFront(this);
 }
 
 Session::~Session() {
+  ctx_.deadlines.remove(*this);
   ctx_.sessions.remove(this);
   if (ctx_.on_session_closed) ctx_.on_session_closed();
 }
 
-asio::awaitable<void> Session::run() {
-  snapshot_ = ctx_.board.load();
-  if (snapshot_->empty()) {
-    reason_ = CloseReason::NoTargets;
-    co_return end();
-  }
-  // Not `if (!co_await connect())`: GCC 12 miscompiles co_await inside that condition (SIGILL).
-  const bool connected = co_await connect();
-  if (!connected) {
-    reason_ = merge(reason_, CloseReason::ConnectFailed);
-    co_return end();
-  }
-  if (aborted_) co_return end();  // closed (shutdown) while the connect completed
-  forward();                      // from here on the pumps' callbacks carry the session
-}
-
-asio::awaitable<bool> Session::connect() {
-  // Endpoints already tried by this connection; never more than 1 + retries (≤ 11).
-  std::array<net::Endpoint, 11> tried;
-  size_t tried_count = 0;
-  auto untried = [&](const net::Endpoint& ep) {
-    return std::find(tried.begin(), tried.begin() + tried_count, ep) == tried.begin() + tried_count;
-  };
-  asio::steady_timer timer(client_.get_executor());
+void Session::connectNext() {
   const auto& targets = snapshot_->targets;
-
-  for (int attempt = 0; attempt <= ctx_.config.connect_retries && !aborted_; ++attempt) {
+  // At most 1 + retries attempts, each to a target this connection has not tried yet.
+  while (!aborted_ && attempts_ <= ctx_.config.connect_retries) {
     const auto now = Clock::now();
+    auto untried = [&](const net::Endpoint& ep) { return !alreadyFailed(ep); };
     auto pick = balance::pickTarget(
         targets,
         [&](const net::Endpoint& ep) { return untried(ep) && !ctx_.backoff.ejected(ep, now); },
@@ -85,7 +87,6 @@ asio::awaitable<bool> Session::connect() {
       pick = balance::pickTarget(targets, untried, ctx_.rng);
     }
     if (!pick) break;
-    tried[tried_count++] = pick->endpoint;
     ++attempts_;
     target_endpoint_ = pick->endpoint;
     target_name_ = pick->target->name;
@@ -93,36 +94,20 @@ asio::awaitable<bool> Session::connect() {
     std::error_code ec;
     if (!openTarget(pick->endpoint, ec)) {
       error_ = "socket: " + ec.message();
-      co_return false;
+      break;
     }
-    // The timeout cancels the connect; a stale expiry (an earlier attempt's) is ignored.
-    timer.expires_after(ctx_.config.connect_timeout);
-    timed_out_ = false;
-    connecting_ = true;
-    timer.async_wait([this, attempt = attempts_](std::error_code wait_ec) {
-      if (wait_ec || !connecting_ || attempt != attempts_) return;
-      timed_out_ = true;
-      std::error_code ignored;
-      target_.cancel(ignored);
-    });
-    auto [connect_ec] = co_await target_.async_connect(pick->endpoint, kNoThrow);
-    connecting_ = false;
-    timer.cancel();
-    if (!connect_ec) {
-      ctx_.backoff.markHealthy(pick->endpoint);
-      net::setNoDelay(target_.native_handle());
-      net::setKeepAlive(target_.native_handle(), ctx_.config.keepalive);
-      co_return true;
+    switch (connectTo(pick->endpoint, ec)) {
+      case ConnectStep::Connected:
+        return connected();
+      case ConnectStep::Waiting:
+        return;  // complete() or deadlinePassed() carries on
+      case ConnectStep::Failed:
+        attemptFailed(ec);
+        break;
     }
-    error_ = timed_out_ ? "connect timeout" : connect_ec.message();
-    if (aborted_) break;
-    ctx_.backoff.markFailed(pick->endpoint, Clock::now());
-    spdlog::debug("connect to {} ({}) failed: {}", net::format(pick->endpoint), target_name_,
-                  error_);
-    std::error_code ignored;
-    target_.close(ignored);
   }
-  co_return false;
+  reason_ = merge(reason_, CloseReason::ConnectFailed);
+  end();
 }
 
 bool Session::openTarget(const net::Endpoint& endpoint, std::error_code& ec) {
@@ -130,11 +115,82 @@ bool Session::openTarget(const net::Endpoint& endpoint, std::error_code& ec) {
   const int fd = ::socket(endpoint.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
                           IPPROTO_TCP);
   if (fd < 0) {
-    ec = std::error_code(errno, std::system_category());
+    ec = systemError(errno);
     return false;
   }
-  ec = net::adoptOwnedNonBlocking(target_, endpoint.protocol(), fd);
-  return !ec;
+  if ((ec = net::adoptOwnedNonBlocking(target_, endpoint.protocol(), fd))) return false;
+  // Set before connecting, so the socket is ready for data the moment it connects.
+  net::setNoDelay(fd);
+  net::setKeepAlive(fd, ctx_.config.keepalive);
+  return true;
+}
+
+Session::ConnectStep Session::connectTo(const net::Endpoint& endpoint, std::error_code& ec) {
+  const int fd = target_.native_handle();
+  int e = connectOnce(fd, endpoint);
+  // To a nearby target (loopback, same host) the handshake has usually completed by the time
+  // the first call returns: asking once more then saves a trip through the event loop.
+  if (e == EINPROGRESS) e = connectOnce(fd, endpoint);
+  if (e == 0) return ConnectStep::Connected;
+  if (!connectPending(e)) {
+    ec = systemError(e);
+    return ConnectStep::Failed;
+  }
+  connecting_ = true;
+  timed_out_ = false;
+  ctx_.deadlines.add(*this);
+  connect_op_.start(ctx_.pump_pools.reactor, target_, net::ReactorOp::Kind::Write,
+                    /*speculative=*/false);  // just asked: wait until the socket is writable
+  return ConnectStep::Waiting;
+}
+
+bool Session::attempt(net::ReactorOp&) {
+  connect_errno_ = connectOnce(target_.native_handle(), *target_endpoint_);
+  return !connectPending(connect_errno_);
+}
+
+void Session::complete(net::ReactorOp&, const std::error_code& ec) {
+  connecting_ = false;
+  ctx_.deadlines.remove(*this);
+  if (!ec && connect_errno_ == 0) return connected();
+  std::error_code failure = ec ? ec : systemError(connect_errno_);
+  if (aborted_) {  // closed (shutdown) while connecting
+    error_ = failure.message();
+    reason_ = merge(reason_, CloseReason::ConnectFailed);
+    return end();
+  }
+  attemptFailed(failure);
+  connectNext();
+}
+
+void Session::deadlinePassed() {
+  if (!connecting_) return;
+  timed_out_ = true;
+  std::error_code ignored;
+  target_.cancel(ignored);  // the connect completes with operation_aborted
+}
+
+void Session::attemptFailed(const std::error_code& ec) {
+  error_ = timed_out_ ? "connect timeout" : ec.message();
+  timed_out_ = false;
+  const auto& endpoint = *target_endpoint_;
+  ctx_.backoff.markFailed(endpoint, Clock::now());
+  spdlog::debug("connect to {} ({}) failed: {}", net::format(endpoint), target_name_, error_);
+  if (!failed_) failed_ = std::make_unique<std::vector<net::Endpoint>>();
+  failed_->push_back(endpoint);
+  std::error_code ignored;
+  target_.close(ignored);
+}
+
+bool Session::alreadyFailed(const net::Endpoint& endpoint) const {
+  return failed_ && std::find(failed_->begin(), failed_->end(), endpoint) != failed_->end();
+}
+
+void Session::connected() {
+  ctx_.backoff.markHealthy(*target_endpoint_);
+  failed_.reset();
+  if (aborted_) return end();  // closed (shutdown) as the connect completed
+  forward();                   // from here on the pumps' callbacks carry the session
 }
 
 void Session::forward() {
@@ -186,7 +242,7 @@ void Session::abort(CloseReason reason, bool send_reset) {
   for (auto* socket : {&client_, &target_}) {
     if (!socket->is_open()) continue;
     if (send_reset) net::setResetOnClose(socket->native_handle());
-    socket->close(ignored);
+    socket->close(ignored);  // a pending connect or pump completes with operation_aborted
   }
 }
 
@@ -207,7 +263,7 @@ void Session::end() {
   std::error_code ignored;
   client_.close(ignored);
   target_.close(ignored);
-  // Freed from a fresh handler: end() may run inside a pump's or the coroutine's call chain.
+  // Freed from a fresh handler: end() may run inside a pump's or the connect's call chain.
   asio::post(ctx_.io, [this] { delete this; });
 }
 

@@ -1,28 +1,28 @@
 #pragma once
 // One client connection: pick a target, connect (with timeout and retries), pump both ways,
 // write the access-log line. Owns both sockets and both directions' pumps; lives on one worker
-// thread.
-//
-// The connect phase is a coroutine; once connected the session runs on its pumps' callbacks
-// alone, so an idle connection costs this object and its two sockets: no coroutine frame, no
-// pipe, no buffer (see proxy/pump.h). It deletes itself when both directions have ended.
+// thread and runs on callbacks alone: the connect's, then its pumps'. An idle connection costs
+// this object and its two sockets: no pipe, no buffer (see proxy/pump.h). It deletes itself
+// when both directions have ended.
 
-#include <asio/awaitable.hpp>
 #include <asio/steady_timer.hpp>
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "discovery/target_board.h"
+#include "net/reactor_op.h"
 #include "net/socket.h"
 #include "proxy/close_reason.h"
+#include "proxy/connect_deadlines.h"
+#include "proxy/intrusive_list.h"
 #include "proxy/pump.h"
-#include "proxy/session_list.h"
 #include "proxy/worker_context.h"
 
 namespace edge::proxy {
 
-class Session final : PumpOwner {
+class Session final : PumpOwner, net::ReactorOp::Callbacks, ConnectDeadlines::Waiter {
  public:
   // Starts serving `client`; the session frees itself at the end.
   static void start(WorkerContext& ctx, net::Socket client, net::Endpoint client_endpoint);
@@ -31,21 +31,31 @@ class Session final : PumpOwner {
   // `send_reset`: close with RST so the peer learns the stream did not end cleanly.
   void abort(CloseReason reason, bool send_reset);
 
-  IntrusiveList<Session>::Hook hook;
+  IntrusiveHook<Session> hook;  // in the worker's list of live sessions
 
  private:
   using Clock = std::chrono::steady_clock;
   using Timer =
       asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, asio::io_context::executor_type>;
+  enum class ConnectStep : uint8_t { Connected, Waiting, Failed };
 
   Session(WorkerContext& ctx, net::Socket client, net::Endpoint client_endpoint);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
-  asio::awaitable<void> run();
-  asio::awaitable<bool> connect();
+  // Connect phase: tries targets until one connects, then forward(); else end().
+  void connectNext();
+  ConnectStep connectTo(const net::Endpoint& endpoint, std::error_code& ec);
   bool openTarget(const net::Endpoint& endpoint, std::error_code& ec);
+  void attemptFailed(const std::error_code& ec);
+  bool alreadyFailed(const net::Endpoint& endpoint) const;
+  void connected();
+  // The pending connect (net::ReactorOp::Callbacks) and its deadline.
+  bool attempt(net::ReactorOp& op) override;
+  void complete(net::ReactorOp& op, const std::error_code& ec) override;
+  void deadlinePassed() override;
+
   void forward();
   void pumpEnded(Pump& pump) override;
   void armIdleTimer();
@@ -54,21 +64,24 @@ class Session final : PumpOwner {
   WorkerContext& ctx_;
   net::Socket client_;
   net::Socket target_;
-  Pump up_;                                    // client → target
-  Pump down_;                                  // target → client
-  std::unique_ptr<Timer> idle_timer_;          // only with --idle-timeout
-  discovery::TargetBoard::Snapshot snapshot_;  // keeps target names alive for the log
+  Pump up_;                            // client → target
+  Pump down_;                          // target → client
+  net::ReactorOp connect_op_;          // waits for a connect that did not finish at once
+  std::unique_ptr<Timer> idle_timer_;  // only with --idle-timeout
+  std::unique_ptr<std::vector<net::Endpoint>> failed_;  // targets that failed: after a failure
+  discovery::TargetBoard::Snapshot snapshot_;           // keeps target names alive for the log
   std::string_view target_name_;
   std::string error_;
   std::optional<net::Endpoint> target_endpoint_;
   net::Endpoint client_endpoint_;
   Clock::time_point started_;
   Clock::time_point last_activity_;
+  int connect_errno_ = 0;  // what the pending connect's last attempt answered
   CloseReason reason_ = CloseReason::None;
   uint8_t attempts_ = 0;
   bool aborted_ = false;
   bool idle_wait_pending_ = false;
-  bool connecting_ = false;  // a connect attempt is in progress
+  bool connecting_ = false;  // connect_op_ is pending
   bool timed_out_ = false;   // ... and ran out of time
   bool ended_ = false;
 };

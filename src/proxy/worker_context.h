@@ -1,6 +1,7 @@
 #pragma once
 // What a session borrows from its worker: configuration, targets, health, randomness, logs,
-// and the pools its pumps draw pipes and buffers from (so idle connections hold none).
+// connect deadlines, and the pools its pumps draw pipes and buffers from (so idle connections
+// hold none).
 // All of it belongs to one worker thread, except the board (atomic) and the access log.
 
 #include <asio/io_context.hpp>
@@ -11,9 +12,10 @@
 #include "discovery/target_board.h"
 #include "health/backoff.h"
 #include "log/access_log.h"
+#include "proxy/connect_deadlines.h"
+#include "proxy/intrusive_list.h"
 #include "proxy/pipe_pool.h"
 #include "proxy/pump.h"
-#include "proxy/session_list.h"
 
 namespace edge::proxy {
 
@@ -28,6 +30,7 @@ struct WorkerContext {
         access_log(log),
         backoff(cfg.refused_backoff),
         rng(std::random_device{}()),
+        deadlines(io_context, cfg.connect_timeout),
         pipes(cfg.pipe_size),
         pump_pools{net::ReactorOp::reactorOf(io_context), pipes, buffers} {}
   WorkerContext(const WorkerContext&) = delete;
@@ -39,6 +42,7 @@ struct WorkerContext {
   log::AccessLog::Shard& access_log;  // this worker's
   health::Backoff backoff;
   std::mt19937_64 rng;
+  ConnectDeadlines deadlines;
   IntrusiveList<Session> sessions;
   std::function<void()> on_session_closed;  // after a session left `sessions`
   PipePool pipes;

@@ -1,13 +1,17 @@
 // A target that never answers the handshake: the connect attempt times out (the fixture runs
 // edge-connector with --connect-timeout 2s), the client is closed and the log says why; with a
-// good target next to it every client is still served.
+// good target next to it every client is still served. A target that answers late (within the
+// timeout) serves the client: the connect that did not finish at once completes in the loop.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <thread>
 #include <vector>
 
 #include "edge_fixture.h"
@@ -43,8 +47,24 @@ class BlackHole {
     ::usleep(100'000);  // let the handshakes that can complete, complete
   }
   ~BlackHole() {
+    stop_ = true;
+    if (answering_.joinable()) answering_.join();
     for (int fd : fillers_) ::close(fd);
     ::close(listener_);
+  }
+  // From now on accepts every connection (freeing the queue, so the next retransmitted SYN
+  // gets through), sends it `greeting` and closes it.
+  void startAnswering(std::string greeting) {
+    answering_ = std::thread([this, greeting = std::move(greeting) + "\n"] {
+      while (!stop_) {
+        pollfd p{listener_, POLLIN, 0};
+        if (::poll(&p, 1, 50) != 1) continue;
+        const int fd = ::accept(listener_, nullptr, nullptr);
+        if (fd < 0) continue;
+        (void)!::write(fd, greeting.data(), greeting.size());
+        ::close(fd);
+      }
+    });
   }
   std::uint16_t port() const { return port_; }
 
@@ -52,6 +72,8 @@ class BlackHole {
   int listener_ = -1;
   std::uint16_t port_ = 0;
   std::vector<int> fillers_;
+  std::thread answering_;
+  std::atomic<bool> stop_ = false;
 };
 
 TEST_F(ConnectTimeout, AnUnansweredConnectEndsInConnectFailedWithTheReason) {
@@ -97,6 +119,29 @@ TEST_F(ConnectTimeout, ClientsAreServedByTheTargetThatAnswers) {
     const auto attempts = record.integer("attempts");
     EXPECT_TRUE(attempts == 1 || attempts == 2) << record.get("attempts");
   }
+}
+
+TEST_F(ConnectTimeout, AHandshakeAnsweredLateStillServesTheClient) {
+  BlackHole hole;
+  DnsRecords records;
+  records.srv.push_back({.name = kService, .target = "hole.svc.test", .port = hole.port()});
+  records.hosts.push_back({"hole.svc.test", "127.0.0.1"});
+  start_dns(std::move(records));
+  start_edge();
+
+  auto client = TcpClient::connect("127.0.0.1", edge().port(), kIoTimeout);
+  ASSERT_TRUE(client);
+  std::this_thread::sleep_for(300ms);  // edge-connector's SYN is now dropped, the connect waits
+  hole.startAnswering("late");         // the kernel retransmits the SYN after ~1 s
+  EXPECT_EQ(client->read_line(kIoTimeout), "late");
+  client.reset();  // the hole closed its side already: the connection ends
+
+  ASSERT_TRUE(edge().wait_access_log(1, kIoTimeout));
+  const auto record = edge().access_log().front();
+  EXPECT_EQ(record.get("target"), "127.0.0.1:" + std::to_string(hole.port()));
+  EXPECT_EQ(record.integer("attempts"), 1);
+  EXPECT_EQ(record.get("close"), "target_closed");
+  EXPECT_GE(record.integer("duration_ms"), 500);  // served by the connect that waited
 }
 
 }  // namespace

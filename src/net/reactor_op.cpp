@@ -45,7 +45,17 @@ void ReactorOp::start(asio::detail::reactor& reactor, Socket& socket, Kind kind,
 
 ReactorOp::status ReactorOp::doPerform(asio::detail::reactor_op* base) {
   auto* op = static_cast<ReactorOp*>(base);
-  return op->owner_->attempt(*op) ? done : not_done;
+  switch (op->owner_->attempt(*op)) {
+    case Attempt::WouldBlock:
+      return not_done;
+    case Attempt::Done:
+      return done;
+    case Attempt::DoneDrained:
+      // asio then clears the descriptor's "try speculatively" flag for this op type until
+      // epoll reports it ready again.
+      return done_and_exhausted;
+  }
+  return done;
 }
 
 void ReactorOp::doComplete(void* owner, asio::detail::operation* base,

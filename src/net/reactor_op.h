@@ -34,11 +34,21 @@ class ReactorOp : public asio::detail::reactor_op {
     Write = asio::detail::reactor::write_op
   };
 
-  // `attempt` runs the syscall (on the reactor's thread): true to complete, false when it
-  // would block (the op then waits for readiness and attempts again). `complete` runs as a
-  // handler, with operation_aborted when the socket was closed.
+  // What an attempt found.
+  enum class Attempt : uint8_t {
+    WouldBlock,  // wait for readiness, then attempt again
+    Done,        // complete the op
+    // Complete the op, and the descriptor has nothing more for this kind of op: the next one
+    // started on it skips its first attempt (which could only say EAGAIN) and waits for the
+    // next readiness edge.
+    DoneDrained,
+  };
+
+  // `attempt` runs the syscall (on the reactor's thread). `complete` runs as a handler, with
+  // operation_aborted when the socket was closed.
   struct Callbacks {
-    virtual bool attempt(ReactorOp& op) = 0;
+    using Attempt = ReactorOp::Attempt;
+    virtual Attempt attempt(ReactorOp& op) = 0;
     virtual void complete(ReactorOp& op, const std::error_code& ec) = 0;
 
    protected:

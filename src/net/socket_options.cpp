@@ -23,6 +23,10 @@ std::error_code setNoDelay(int fd) {
   return setInt(fd, IPPROTO_TCP, TCP_NODELAY, 1);
 }
 
+std::error_code setReadQueueHint(int fd) {
+  return setInt(fd, IPPROTO_TCP, TCP_INQ, 1);
+}
+
 std::error_code setKeepAlive(int fd, std::optional<std::chrono::seconds> idle) {
   if (!idle) return setInt(fd, SOL_SOCKET, SO_KEEPALIVE, 0);
   const auto idle_s = static_cast<int>(std::max<long long>(1, idle->count()));

@@ -33,20 +33,21 @@ void Acceptor::close() {
   listener_.close(ignored);  // a pending accept completes with operation_aborted
 }
 
-bool Acceptor::attempt(net::ReactorOp&) {
+net::ReactorOp::Attempt Acceptor::attempt(net::ReactorOp&) {
   for (;;) {
     socklen_t length = static_cast<socklen_t>(peer_.capacity());
     accepted_fd_ =
         ::accept4(listener_.native_handle(), peer_.data(), &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (accepted_fd_ >= 0) {
       peer_.resize(length);
-      return true;
+      return Attempt::Done;
     }
     accept_errno_ = errno;
     if (accept_errno_ == EINTR) continue;
     // The client gave up between SYN and accept: not our error, try the next one.
     if (accept_errno_ == ECONNABORTED) continue;
-    return accept_errno_ != EAGAIN && accept_errno_ != EWOULDBLOCK;
+    const bool would_block = accept_errno_ == EAGAIN || accept_errno_ == EWOULDBLOCK;
+    return would_block ? Attempt::WouldBlock : Attempt::Done;
   }
 }
 

@@ -30,7 +30,7 @@ class Acceptor final : net::ReactorOp::Callbacks {
   void close();
 
  private:
-  bool attempt(net::ReactorOp& op) override;
+  Attempt attempt(net::ReactorOp& op) override;
   void complete(net::ReactorOp& op, const std::error_code& ec) override;
 
   asio::io_context& io_;

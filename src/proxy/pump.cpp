@@ -1,11 +1,14 @@
 #include "proxy/pump.h"
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 namespace edge::proxy {
 namespace {
@@ -25,6 +28,30 @@ bool spliceRefused(int e) {
 
 std::error_code systemError(int e) {
   return {e, std::system_category()};
+}
+
+// Reads like read(), and sets `drained` when the kernel says (TCP_INQ, set on our sockets)
+// that nothing is left behind: no bytes and no FIN. Without the hint it stays false.
+ssize_t readCopy(int fd, char* buffer, size_t size, bool& drained) {
+  drained = false;
+  iovec iov{buffer, size};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  const ssize_t n = ::recvmsg(fd, &msg, 0);
+  if (n < 0 && errno == ENOTSOCK) return ::read(fd, buffer, size);  // any other descriptor
+  if (n <= 0) return n;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == IPPROTO_TCP && c->cmsg_type == TCP_CM_INQ) {
+      int queued = 0;
+      std::memcpy(&queued, CMSG_DATA(c), sizeof queued);
+      drained = queued == 0;  // a pending FIN counts as 1
+    }
+  }
+  return n;
 }
 
 }  // namespace
@@ -54,49 +81,51 @@ void Pump::start(Clock::time_point* last_activity) {
   op_.start(pools_.reactor, from_, net::ReactorOp::Kind::Read);
 }
 
-bool Pump::attempt(net::ReactorOp&) {
-  return stage_ == Stage::Writing ? attemptWrite() : attemptRead();
+net::ReactorOp::Attempt Pump::attempt(net::ReactorOp&) {
+  if (stage_ != Stage::Writing) return attemptRead();
+  return attemptWrite() ? Attempt::Done : Attempt::WouldBlock;
 }
 
-bool Pump::attemptRead() {
+net::ReactorOp::Attempt Pump::attemptRead() {
   if (!takeResources()) {
     end_.error = std::make_error_code(std::errc::not_enough_memory);
-    return true;
+    return Attempt::Done;
   }
   for (;;) {
-    const ssize_t n =
-        pipe_.valid()
-            ? ::splice(from_.native_handle(), nullptr, pipe_.write.get(), nullptr,
-                       pools_.pipes.pipeSize(), SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
-            : ::read(from_.native_handle(), buffer_, BufferPool::kSize);  // any descriptor
+    const ssize_t n = pipe_.valid()
+                          ? ::splice(from_.native_handle(), nullptr, pipe_.write.get(), nullptr,
+                                     pools_.pipes.pipeSize(), SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
+                          : readCopy(from_.native_handle(), buffer_, BufferPool::kSize, drained_);
     if (n > 0) {
       pending_ = static_cast<uint32_t>(n);
       offset_ = 0;
       // Full reads mean a bulk transfer: splice the next ones; small ones go back to copying.
       bulk_ = !copy_mode_ && pending_ >= std::max<uint32_t>(pools_.splice_from, 1);
-      return true;
+      if (pipe_.valid()) drained_ = false;  // splice gives no hint
+      return drained_ ? Attempt::DoneDrained : Attempt::Done;
     }
+    drained_ = false;
     if (n == 0) {
       eof_ = true;
       releaseResources();
-      return true;
+      return Attempt::Done;
     }
     const int e = errno;
     if (e == EINTR) continue;
     if (wouldBlock(e)) {  // dry: an idle direction holds no pipe and no buffer
       releaseResources();
-      return false;
+      return Attempt::WouldBlock;
     }
     if (pipe_.valid() && spliceRefused(e)) {  // nothing was read: copy from now on
       copy_mode_ = true;
       releaseResources();
       if (takeResources()) continue;
       end_.error = std::make_error_code(std::errc::not_enough_memory);
-      return true;
+      return Attempt::Done;
     }
     end_.error = systemError(e);
     releaseResources();
-    return true;
+    return Attempt::Done;
   }
 }
 
@@ -145,6 +174,8 @@ void Pump::complete(net::ReactorOp&, const std::error_code& ec) {
   }
   // The write side failing means the other peer is gone.
   if (end_.error) return finish(classify(other(from_side_), asio::error::connection_reset));
+  // Emptied the socket: the read below waits for the next edge, holding nothing meanwhile.
+  if (drained_) releaseResources();
   stage_ = Stage::Reading;
   op_.start(pools_.reactor, from_, net::ReactorOp::Kind::Read);
 }

@@ -11,7 +11,9 @@
 //
 // Every syscall is tried at once and waits for readiness only on EAGAIN, on the socket's
 // standing edge-triggered registration (net/reactor_op.h): no allocation, no epoll_ctl per
-// chunk. On EOF it half-closes the other side, so the opposite direction keeps flowing.
+// chunk. A copied read also learns (TCP_INQ) whether it emptied the socket; then the next read
+// waits for the next edge without first asking the kernel for an EAGAIN. On EOF it half-closes
+// the other side, so the opposite direction keeps flowing.
 
 #include <chrono>
 #include <cstdint>
@@ -79,9 +81,9 @@ class Pump final : net::ReactorOp::Callbacks {
  private:
   enum class Stage : uint8_t { Idle, Reading, Writing, Ended };
 
-  bool attempt(net::ReactorOp& op) override;
+  Attempt attempt(net::ReactorOp& op) override;
   void complete(net::ReactorOp& op, const std::error_code& ec) override;
-  bool attemptRead();
+  Attempt attemptRead();
   bool attemptWrite();
   bool takeResources();
   void releaseResources();
@@ -102,6 +104,7 @@ class Pump final : net::ReactorOp::Callbacks {
   Side from_side_;
   Stage stage_ = Stage::Idle;
   bool eof_ = false;
+  bool drained_ = false;    // the last read emptied the socket (no data, no FIN left)
   bool copy_mode_ = false;  // splice is off or was refused
   bool bulk_ = false;       // reads are large: splice them
 };

@@ -121,6 +121,7 @@ bool Session::openTarget(const net::Endpoint& endpoint, std::error_code& ec) {
   if ((ec = net::adoptOwnedNonBlocking(target_, endpoint.protocol(), fd))) return false;
   // Set before connecting, so the socket is ready for data the moment it connects.
   net::setNoDelay(fd);
+  net::setReadQueueHint(fd);
   net::setKeepAlive(fd, ctx_.config.keepalive);
   return true;
 }
@@ -144,9 +145,9 @@ Session::ConnectStep Session::connectTo(const net::Endpoint& endpoint, std::erro
   return ConnectStep::Waiting;
 }
 
-bool Session::attempt(net::ReactorOp&) {
+net::ReactorOp::Attempt Session::attempt(net::ReactorOp&) {
   connect_errno_ = connectOnce(target_.native_handle(), *target_endpoint_);
-  return !connectPending(connect_errno_);
+  return connectPending(connect_errno_) ? Attempt::WouldBlock : Attempt::Done;
 }
 
 void Session::complete(net::ReactorOp&, const std::error_code& ec) {

@@ -52,7 +52,7 @@ class Session final : PumpOwner, net::ReactorOp::Callbacks, ConnectDeadlines::Wa
   bool alreadyFailed(const net::Endpoint& endpoint) const;
   void connected();
   // The pending connect (net::ReactorOp::Callbacks) and its deadline.
-  bool attempt(net::ReactorOp& op) override;
+  Attempt attempt(net::ReactorOp& op) override;
   void complete(net::ReactorOp& op, const std::error_code& ec) override;
   void deadlinePassed() override;
 

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "net/socket_options.h"
+
 namespace edge::proxy {
 namespace {
 
@@ -22,14 +24,17 @@ using asio::ip::tcp;
 using net::Socket;
 using Clock = std::chrono::steady_clock;
 
-// A connected loopback pair: [0] connects, [1] is accepted.
+// A connected loopback pair: [0] connects, [1] is accepted. Both with TCP_INQ, as the
+// daemon's sockets have it (so the pump learns when a read emptied the socket).
 std::pair<Socket, Socket> tcpPair(asio::io_context& io) {
   tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
   Socket a(io);
   a.connect(acceptor.local_endpoint());
   Socket b = acceptor.accept(io);
-  a.non_blocking(true);
-  b.non_blocking(true);
+  for (auto* s : {&a, &b}) {
+    s->non_blocking(true);
+    net::setReadQueueHint(s->native_handle());
+  }
   return {std::move(a), std::move(b)};
 }
 
@@ -257,6 +262,25 @@ TEST_F(PumpTest, ClientEofHalfClosesTheTargetAndTheOtherWayKeepsFlowing) {
   EXPECT_TRUE(down.running());
   to_->close();  // end `down` before it goes out of scope
   for (int i = 0; i < 5 && down.running(); ++i) turn();
+}
+
+TEST_F(PumpTest, AfterEmptyingTheSocketItWaitsForTheNextMessageAndTheFin) {
+  // Each read below empties the socket, so the pump waits for the next readiness edge without
+  // asking again: the next message, and a FIN that comes alone, must still wake it.
+  makePump(64 * 1024);
+  pump_->start();
+  for (const std::string message : {"one", "two"}) {
+    ASSERT_EQ(::send(client_peer_->native_handle(), message.data(), message.size(), 0), 3);
+    EXPECT_EQ(receive(*target_peer_, 3), message);
+    for (int i = 0; i < 3; ++i) turn();
+    EXPECT_TRUE(pump_->running());
+    EXPECT_FALSE(pump_->holdsResources());
+  }
+  ::shutdown(client_peer_->native_handle(), SHUT_WR);
+  std::string rest;
+  ASSERT_TRUE(readToEof(rest));
+  EXPECT_EQ(rest, "");
+  EXPECT_EQ(pump_->end().reason, CloseReason::ClientClosed);
 }
 
 TEST_F(PumpTest, TargetEofIsReportedAsTargetClosed) {

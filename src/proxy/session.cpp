@@ -42,26 +42,6 @@ bool connectPending(int e) {
 
 }  // namespace
 
-// The wait for a connect that did not finish at once: its reactor op and its place in the
-// worker's deadline queue. Allocated only while it waits, so a connected session does not
-// carry it (a connect to a nearby target usually never waits).
-struct Session::PendingConnect final : net::ReactorOp::Callbacks, ConnectDeadlines::Waiter {
-  explicit PendingConnect(Session& owner) : session(owner), op(*this) {}
-
-  Attempt attempt(net::ReactorOp&) override {
-    connect_errno = connectOnce(session.target_.native_handle(), *session.target_endpoint_);
-    return connectPending(connect_errno) ? Attempt::WouldBlock : Attempt::Done;
-  }
-  void complete(net::ReactorOp&, const std::error_code& ec) override {
-    session.connectCompleted(ec, connect_errno);  // frees this object: nothing may follow
-  }
-  void deadlinePassed() override { session.connectTimedOut(); }
-
-  Session& session;
-  net::ReactorOp op;
-  int connect_errno = 0;  // what the last attempt answered
-};
-
 void Session::start(WorkerContext& ctx, net::Socket client, net::Endpoint client_endpoint) {
   auto* session = new Session(ctx, std::move(client), client_endpoint);
   session->snapshot_ = ctx.board.load();
@@ -78,6 +58,7 @@ Session::Session(WorkerContext& ctx, net::Socket client, net::Endpoint client_en
       target_(ctx.io),
       up_(ctx.pump_pools, client_, target_, Side::Client, *this),
       down_(ctx.pump_pools, target_, client_, Side::Target, *this),
+      connect_op_(*this),
       client_endpoint_(client_endpoint),
       started_(Clock::now()),
       last_activity_(started_) {
@@ -87,7 +68,7 @@ Session::Session(WorkerContext& ctx, net::Socket client, net::Endpoint client_en
 }
 
 Session::~Session() {
-  if (pending_) ctx_.deadlines.remove(*pending_);
+  ctx_.deadlines.remove(*this);
   ctx_.sessions.remove(this);
   if (ctx_.on_session_closed) ctx_.on_session_closed();
 }
@@ -119,7 +100,7 @@ void Session::connectNext() {
       case ConnectStep::Connected:
         return connected();
       case ConnectStep::Waiting:
-        return;  // connectCompleted() carries on
+        return;  // complete() or deadlinePassed() carries on
       case ConnectStep::Failed:
         attemptFailed(ec);
         break;
@@ -156,19 +137,24 @@ Session::ConnectStep Session::connectTo(const net::Endpoint& endpoint, std::erro
     ec = systemError(e);
     return ConnectStep::Failed;
   }
+  connecting_ = true;
   timed_out_ = false;
-  pending_ = std::make_unique<PendingConnect>(*this);
-  ctx_.deadlines.add(*pending_);
-  pending_->op.start(ctx_.pump_pools.reactor, target_, net::ReactorOp::Kind::Write,
-                     /*speculative=*/false);  // just asked: wait until the socket is writable
+  ctx_.deadlines.add(*this);
+  connect_op_.start(ctx_.pump_pools.reactor, target_, net::ReactorOp::Kind::Write,
+                    /*speculative=*/false);  // just asked: wait until the socket is writable
   return ConnectStep::Waiting;
 }
 
-void Session::connectCompleted(const std::error_code& ec, int connect_errno) {
-  ctx_.deadlines.remove(*pending_);
-  pending_.reset();  // the op has completed: freeing it here is allowed (net/reactor_op.h)
-  if (!ec && connect_errno == 0) return connected();
-  const std::error_code failure = ec ? ec : systemError(connect_errno);
+net::ReactorOp::Attempt Session::attempt(net::ReactorOp&) {
+  connect_errno_ = connectOnce(target_.native_handle(), *target_endpoint_);
+  return connectPending(connect_errno_) ? Attempt::WouldBlock : Attempt::Done;
+}
+
+void Session::complete(net::ReactorOp&, const std::error_code& ec) {
+  connecting_ = false;
+  ctx_.deadlines.remove(*this);
+  if (!ec && connect_errno_ == 0) return connected();
+  std::error_code failure = ec ? ec : systemError(connect_errno_);
   if (aborted_) {  // closed (shutdown) while connecting
     error_ = failure.message();
     reason_ = merge(reason_, CloseReason::ConnectFailed);
@@ -178,7 +164,8 @@ void Session::connectCompleted(const std::error_code& ec, int connect_errno) {
   connectNext();
 }
 
-void Session::connectTimedOut() {
+void Session::deadlinePassed() {
+  if (!connecting_) return;
   timed_out_ = true;
   std::error_code ignored;
   target_.cancel(ignored);  // the connect completes with operation_aborted

@@ -12,15 +12,17 @@
 #include <vector>
 
 #include "discovery/target_board.h"
+#include "net/reactor_op.h"
 #include "net/socket.h"
 #include "proxy/close_reason.h"
+#include "proxy/connect_deadlines.h"
 #include "proxy/intrusive_list.h"
 #include "proxy/pump.h"
 #include "proxy/worker_context.h"
 
 namespace edge::proxy {
 
-class Session final : PumpOwner {
+class Session final : PumpOwner, net::ReactorOp::Callbacks, ConnectDeadlines::Waiter {
  public:
   // Starts serving `client`; the session frees itself at the end.
   static void start(WorkerContext& ctx, net::Socket client, net::Endpoint client_endpoint);
@@ -36,7 +38,6 @@ class Session final : PumpOwner {
   using Timer =
       asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, asio::io_context::executor_type>;
   enum class ConnectStep : uint8_t { Connected, Waiting, Failed };
-  struct PendingConnect;
 
   Session(WorkerContext& ctx, net::Socket client, net::Endpoint client_endpoint);
   ~Session();
@@ -50,9 +51,10 @@ class Session final : PumpOwner {
   void attemptFailed(const std::error_code& ec);
   bool alreadyFailed(const net::Endpoint& endpoint) const;
   void connected();
-  // A connect that did not finish at once (see PendingConnect).
-  void connectCompleted(const std::error_code& ec, int connect_errno);
-  void connectTimedOut();
+  // The pending connect (net::ReactorOp::Callbacks) and its deadline.
+  Attempt attempt(net::ReactorOp& op) override;
+  void complete(net::ReactorOp& op, const std::error_code& ec) override;
+  void deadlinePassed() override;
 
   void forward();
   void pumpEnded(Pump& pump) override;
@@ -62,10 +64,10 @@ class Session final : PumpOwner {
   WorkerContext& ctx_;
   net::Socket client_;
   net::Socket target_;
-  Pump up_;                                             // client → target
-  Pump down_;                                           // target → client
-  std::unique_ptr<PendingConnect> pending_;             // only while a connect waits
-  std::unique_ptr<Timer> idle_timer_;                   // only with --idle-timeout
+  Pump up_;                            // client → target
+  Pump down_;                          // target → client
+  net::ReactorOp connect_op_;          // waits for a connect that did not finish at once
+  std::unique_ptr<Timer> idle_timer_;  // only with --idle-timeout
   std::unique_ptr<std::vector<net::Endpoint>> failed_;  // targets that failed: after a failure
   discovery::TargetBoard::Snapshot snapshot_;           // keeps target names alive for the log
   std::string_view target_name_;
@@ -74,11 +76,13 @@ class Session final : PumpOwner {
   net::Endpoint client_endpoint_;
   Clock::time_point started_;
   Clock::time_point last_activity_;
+  int connect_errno_ = 0;  // what the pending connect's last attempt answered
   CloseReason reason_ = CloseReason::None;
   uint8_t attempts_ = 0;
   bool aborted_ = false;
   bool idle_wait_pending_ = false;
-  bool timed_out_ = false;  // the pending connect ran out of time
+  bool connecting_ = false;  // connect_op_ is pending
+  bool timed_out_ = false;   // ... and ran out of time
   bool ended_ = false;
 };
 

@@ -2,7 +2,6 @@
 // One event loop: accepts on its listening socket and runs every session it accepted, to the
 // end, on its own thread. Owns its io_context, acceptor, sessions and health state.
 
-#include <asio/awaitable.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>

@@ -13,6 +13,7 @@
 namespace edge::log {
 
 void appendAccess(std::string& out, const AccessRecord& r) {
+  net::EndpointText client, target;  // formatted in place: no allocation per line
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(r.end.time_since_epoch());
   const std::time_t secs = std::chrono::system_clock::to_time_t(r.end);
   std::tm utc{};
@@ -21,7 +22,8 @@ void appendAccess(std::string& out, const AccessRecord& r) {
       std::back_inserter(out),
       "ts={:%Y-%m-%dT%H:%M:%S}.{:03}Z client={} target={} target_name={} bytes_to_target={} "
       "bytes_to_client={} duration_ms={} close={} attempts={}",
-      utc, ms.count() % 1000, net::format(r.client), r.target ? net::format(*r.target) : "-",
+      utc, ms.count() % 1000, net::formatInto(r.client, client),
+      r.target ? net::formatInto(*r.target, target) : std::string_view("-"),
       r.target_name.empty() ? "-" : r.target_name, r.bytes_to_target, r.bytes_to_client,
       r.duration.count() / 1000, proxy::toString(r.reason), r.attempts);
   if (!r.error.empty()) {

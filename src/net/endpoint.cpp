@@ -1,13 +1,37 @@
 #include "net/endpoint.h"
 
+#include <asio/detail/socket_ops.hpp>
 #include <charconv>
+#include <cstring>
 
 namespace edge::net {
 
 std::string format(const Endpoint& ep) {
+  EndpointText buffer;
+  return std::string(formatInto(ep, buffer));
+}
+
+std::string_view formatInto(const Endpoint& ep, EndpointText& buffer) {
   const auto addr = ep.address();
-  if (addr.is_v6()) return "[" + addr.to_string() + "]:" + std::to_string(ep.port());
-  return addr.to_string() + ":" + std::to_string(ep.port());
+  char* out = buffer.data();
+  char* const end = buffer.data() + buffer.size();
+  std::error_code ec;
+  if (addr.is_v6()) {
+    *out++ = '[';
+    // asio writes the address as inet_ntop does, plus "%scope" for link-local addresses.
+    asio::detail::socket_ops::inet_ntop(AF_INET6, addr.to_v6().to_bytes().data(), out,
+                                        static_cast<size_t>(end - out), addr.to_v6().scope_id(),
+                                        ec);
+    out += std::strlen(out);
+    *out++ = ']';
+  } else {
+    asio::detail::socket_ops::inet_ntop(AF_INET, addr.to_v4().to_bytes().data(), out,
+                                        static_cast<size_t>(end - out), 0, ec);
+    out += std::strlen(out);
+  }
+  *out++ = ':';
+  out = std::to_chars(out, end, ep.port()).ptr;
+  return {buffer.data(), static_cast<size_t>(out - buffer.data())};
 }
 
 std::optional<uint16_t> parsePort(std::string_view text, uint16_t min_port) {

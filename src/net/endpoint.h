@@ -1,6 +1,7 @@
 #pragma once
 // Endpoint value type (an asio TCP endpoint) plus parsing and formatting helpers.
 
+#include <array>
 #include <asio/ip/tcp.hpp>
 #include <cstdint>
 #include <functional>
@@ -14,6 +15,10 @@ using Endpoint = asio::ip::tcp::endpoint;
 
 // "1.2.3.4:80" or "[::1]:80".
 std::string format(const Endpoint& ep);
+
+// The same text, written into `buffer` without allocating (for the access log's hot path).
+using EndpointText = std::array<char, 80>;  // "[", IPv6 text, "%" + interface, "]:65535"
+std::string_view formatInto(const Endpoint& ep, EndpointText& buffer);
 
 // Parses a decimal port in [min_port, 65535]; nullopt on anything else.
 std::optional<uint16_t> parsePort(std::string_view text, uint16_t min_port = 1);

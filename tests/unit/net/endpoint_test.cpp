@@ -131,6 +131,19 @@ TEST(EndpointTest, Format) {
   EXPECT_EQ(format(ep("::1", 5)), "[::1]:5");
   EXPECT_EQ(format(ep("FD00:0:0::2", 65535)), "[fd00::2]:65535");
   EXPECT_EQ(format(ep("::ffff:10.0.0.1", 22)), "[::ffff:10.0.0.1]:22");
+  EXPECT_EQ(format(ep("255.255.255.255", 65535)), "255.255.255.255:65535");
+}
+
+TEST(EndpointTest, FormatKeepsALinkLocalScopeAsAsioWritesIt) {
+  auto link_local = asio::ip::make_address_v6("fe80::1:2:3:4");
+  link_local.scope_id(1);  // the loopback interface's index: written as its name
+  const Endpoint e(link_local, 443);
+  EXPECT_EQ(format(e), "[" + link_local.to_string() + "]:443");
+  EXPECT_NE(format(e).find('%'), std::string::npos);
+  // The longest text there is fits the fixed buffer.
+  auto longest = asio::ip::make_address_v6("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255");
+  EndpointText buffer;
+  EXPECT_EQ(formatInto(Endpoint(longest, 65535), buffer), "[" + longest.to_string() + "]:65535");
 }
 
 TEST(EndpointTest, FormatParsesBack) {

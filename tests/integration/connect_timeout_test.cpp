@@ -1,7 +1,8 @@
 // A target that never answers the handshake: the connect attempt times out (the fixture runs
 // edge-connector with --connect-timeout 2s), the client is closed and the log says why; with a
 // good target next to it every client is still served. A target that answers late (within the
-// timeout) serves the client: the connect that did not finish at once completes in the loop.
+// timeout) serves the client, and one that refuses late fails the attempt at once: the connect
+// that did not finish at once completes in the loop either way.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -12,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "edge_fixture.h"
@@ -46,11 +48,14 @@ class BlackHole {
     }
     ::usleep(100'000);  // let the handshakes that can complete, complete
   }
-  ~BlackHole() {
+  ~BlackHole() { close(); }
+  // Stops listening: the next retransmitted SYN is answered with a reset (connection refused).
+  void close() {
     stop_ = true;
     if (answering_.joinable()) answering_.join();
     for (int fd : fillers_) ::close(fd);
-    ::close(listener_);
+    fillers_.clear();
+    if (listener_ >= 0) ::close(std::exchange(listener_, -1));
   }
   // From now on accepts every connection (freeing the queue, so the next retransmitted SYN
   // gets through), sends it `greeting` and closes it.
@@ -142,6 +147,31 @@ TEST_F(ConnectTimeout, AHandshakeAnsweredLateStillServesTheClient) {
   EXPECT_EQ(record.integer("attempts"), 1);
   EXPECT_EQ(record.get("close"), "target_closed");
   EXPECT_GE(record.integer("duration_ms"), 500);  // served by the connect that waited
+}
+
+TEST_F(ConnectTimeout, AHandshakeRefusedLateFailsTheAttemptBeforeTheTimeout) {
+  BlackHole hole;
+  DnsRecords records;
+  records.srv.push_back({.name = kService, .target = "hole.svc.test", .port = hole.port()});
+  records.hosts.push_back({"hole.svc.test", "127.0.0.1"});
+  start_dns(std::move(records));
+  start_edge();
+
+  const auto started = std::chrono::steady_clock::now();
+  auto client = TcpClient::connect("127.0.0.1", edge().port(), kIoTimeout);
+  ASSERT_TRUE(client);
+  std::this_thread::sleep_for(300ms);  // edge-connector's SYN is now dropped, the connect waits
+  hole.close();                        // the SYN retransmitted after ~1 s meets a closed port
+  const auto rest = client->read_until_eof(kIoTimeout);
+  EXPECT_TRUE(rest.has_value() && rest->empty());
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 1900ms) << "waited for the timeout";
+
+  ASSERT_TRUE(edge().wait_access_log(1, kIoTimeout));
+  const auto record = edge().access_log().front();
+  EXPECT_EQ(record.get("close"), "connect_failed");
+  EXPECT_EQ(record.get("error"), "Connection refused");
+  EXPECT_EQ(record.integer("attempts"), 1);  // the only target, already tried
+  EXPECT_GE(record.integer("duration_ms"), 500);
 }
 
 }  // namespace

@@ -99,6 +99,10 @@ Subprocess::Subprocess(SubprocessOptions options) : argv_(options.argv) {
         ::dup2(err_w.get(), STDERR_FILENO) < 0) {
       child_fail(report_w.get());
     }
+    // Nothing else the test holds may reach the program (as under a service manager): an
+    // inherited listening socket, say, would stay open in the child after the test closed it.
+    // Close-on-exec rather than closed, so the report pipe still works until exec.
+    if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) child_fail(report_w.get());
     ::execve(program.c_str(), c_args.data(), c_env.data());
     child_fail(report_w.get());
   }

@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -22,7 +23,6 @@ namespace edge::test {
 namespace {
 
 using namespace std::chrono_literals;
-using ConnectTimeout = EdgeFixture;
 
 // A loopback listener whose accept queue is full: the kernel drops further SYNs, so a connect
 // to it hangs instead of failing. Owns its sockets.
@@ -81,13 +81,28 @@ class BlackHole {
   std::atomic<bool> stop_ = false;
 };
 
-TEST_F(ConnectTimeout, AnUnansweredConnectEndsInConnectFailedWithTheReason) {
+class ConnectTimeout : public EdgeFixture {
+ protected:
+  // DNS lists the hole as a target (next to whatever `records` hold); then the daemon starts.
+  void startWithHole(DnsRecords records = {}) {
+    records.srv.push_back({.name = kService, .target = "hole.svc.test", .port = hole.port()});
+    records.hosts.push_back({"hole.svc.test", "127.0.0.1"});
+    start_dns(std::move(records));
+    start_edge();
+  }
+  // A client whose connection the daemon is now trying to open to the hole: the SYN was
+  // dropped and the kernel retransmits it about 1 s after the first.
+  std::optional<TcpClient> clientWaitingOnTheHole() {
+    auto client = TcpClient::connect("127.0.0.1", edge().port(), kIoTimeout);
+    std::this_thread::sleep_for(300ms);
+    return client;
+  }
+
   BlackHole hole;
-  DnsRecords records;
-  records.srv.push_back({.name = kService, .target = "hole.svc.test", .port = hole.port()});
-  records.hosts.push_back({"hole.svc.test", "127.0.0.1"});
-  start_dns(std::move(records));
-  start_edge();
+};
+
+TEST_F(ConnectTimeout, AnUnansweredConnectEndsInConnectFailedWithTheReason) {
+  startWithHole();
 
   const auto started = std::chrono::steady_clock::now();
   auto client = TcpClient::connect("127.0.0.1", edge().port(), kIoTimeout);
@@ -104,14 +119,10 @@ TEST_F(ConnectTimeout, AnUnansweredConnectEndsInConnectFailedWithTheReason) {
 }
 
 TEST_F(ConnectTimeout, ClientsAreServedByTheTargetThatAnswers) {
-  BlackHole hole;
   Backend& good = add_greet_echo("good");
   DnsRecords records;
   add_srv(records, good);
-  records.srv.push_back({.name = kService, .target = "hole.svc.test", .port = hole.port()});
-  records.hosts.push_back({"hole.svc.test", "127.0.0.1"});
-  start_dns(std::move(records));
-  start_edge();
+  startWithHole(std::move(records));
 
   for (int i = 0; i < 3; ++i) {
     auto client = TcpClient::connect("127.0.0.1", edge().port(), kIoTimeout);
@@ -127,17 +138,11 @@ TEST_F(ConnectTimeout, ClientsAreServedByTheTargetThatAnswers) {
 }
 
 TEST_F(ConnectTimeout, AHandshakeAnsweredLateStillServesTheClient) {
-  BlackHole hole;
-  DnsRecords records;
-  records.srv.push_back({.name = kService, .target = "hole.svc.test", .port = hole.port()});
-  records.hosts.push_back({"hole.svc.test", "127.0.0.1"});
-  start_dns(std::move(records));
-  start_edge();
+  startWithHole();
 
-  auto client = TcpClient::connect("127.0.0.1", edge().port(), kIoTimeout);
+  auto client = clientWaitingOnTheHole();
   ASSERT_TRUE(client);
-  std::this_thread::sleep_for(300ms);  // edge-connector's SYN is now dropped, the connect waits
-  hole.startAnswering("late");         // the kernel retransmits the SYN after ~1 s
+  hole.startAnswering("late");  // the retransmitted SYN gets through
   EXPECT_EQ(client->read_line(kIoTimeout), "late");
   client.reset();  // the hole closed its side already: the connection ends
 
@@ -150,18 +155,12 @@ TEST_F(ConnectTimeout, AHandshakeAnsweredLateStillServesTheClient) {
 }
 
 TEST_F(ConnectTimeout, AHandshakeRefusedLateFailsTheAttemptBeforeTheTimeout) {
-  BlackHole hole;
-  DnsRecords records;
-  records.srv.push_back({.name = kService, .target = "hole.svc.test", .port = hole.port()});
-  records.hosts.push_back({"hole.svc.test", "127.0.0.1"});
-  start_dns(std::move(records));
-  start_edge();
+  startWithHole();
 
   const auto started = std::chrono::steady_clock::now();
-  auto client = TcpClient::connect("127.0.0.1", edge().port(), kIoTimeout);
+  auto client = clientWaitingOnTheHole();
   ASSERT_TRUE(client);
-  std::this_thread::sleep_for(300ms);  // edge-connector's SYN is now dropped, the connect waits
-  hole.close();                        // the SYN retransmitted after ~1 s meets a closed port
+  hole.close();  // the retransmitted SYN meets a closed port: a reset
   const auto rest = client->read_until_eof(kIoTimeout);
   EXPECT_TRUE(rest.has_value() && rest->empty());
   EXPECT_LT(std::chrono::steady_clock::now() - started, 1900ms) << "waited for the timeout";

@@ -7,12 +7,14 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "net/system_error.h"
+
 namespace edge::net {
 namespace {
 
 std::error_code setInt(int fd, int level, int name, int value) {
   if (::setsockopt(fd, level, name, &value, sizeof value) != 0) {
-    return {errno, std::generic_category()};
+    return systemError(errno);
   }
   return {};
 }
@@ -39,7 +41,7 @@ std::error_code setKeepAlive(int fd, std::optional<std::chrono::seconds> idle) {
 std::error_code setResetOnClose(int fd) {
   const linger value{1, 0};
   if (::setsockopt(fd, SOL_SOCKET, SO_LINGER, &value, sizeof value) != 0) {
-    return {errno, std::generic_category()};
+    return systemError(errno);
   }
   return {};
 }

@@ -26,14 +26,6 @@ struct HookMember {
 template <class T, class HookOf = HookMember>
 class IntrusiveList {
  public:
-  void pushFront(T* item) {
-    auto& h = HookOf{}(item);
-    h = {nullptr, head_, true};
-    if (head_) HookOf{}(head_).prev = item;
-    head_ = item;
-    if (!tail_) tail_ = item;
-    ++size_;
-  }
   void pushBack(T* item) {
     auto& h = HookOf{}(item);
     h = {tail_, nullptr, true};

@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "net/system_error.h"
+
 namespace edge::proxy {
 namespace {
 
@@ -24,10 +26,6 @@ bool wouldBlock(int e) {
 // What splice() answers for a descriptor it cannot serve; the copy path can.
 bool spliceRefused(int e) {
   return e == EINVAL || e == ENOSYS || e == EOPNOTSUPP;
-}
-
-std::error_code systemError(int e) {
-  return {e, std::system_category()};
 }
 
 // Reads like read(), and sets `drained` when the kernel says (TCP_INQ, set on our sockets)
@@ -92,19 +90,19 @@ net::ReactorOp::Attempt Pump::attemptRead() {
     return Attempt::Done;
   }
   for (;;) {
+    bool drained = false;  // only a copied read learns it (splice gives no hint)
     const ssize_t n = pipe_.valid()
                           ? ::splice(from_.native_handle(), nullptr, pipe_.write.get(), nullptr,
                                      pools_.pipes.pipeSize(), SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
-                          : readCopy(from_.native_handle(), buffer_, BufferPool::kSize, drained_);
+                          : readCopy(from_.native_handle(), buffer_, BufferPool::kSize, drained);
+    drained_ = drained;
     if (n > 0) {
       pending_ = static_cast<uint32_t>(n);
       offset_ = 0;
       // Full reads mean a bulk transfer: splice the next ones; small ones go back to copying.
       bulk_ = !copy_mode_ && pending_ >= std::max<uint32_t>(pools_.splice_from, 1);
-      if (pipe_.valid()) drained_ = false;  // splice gives no hint
       return drained_ ? Attempt::DoneDrained : Attempt::Done;
     }
-    drained_ = false;
     if (n == 0) {
       eof_ = true;
       releaseResources();
@@ -123,7 +121,7 @@ net::ReactorOp::Attempt Pump::attemptRead() {
       end_.error = std::make_error_code(std::errc::not_enough_memory);
       return Attempt::Done;
     }
-    end_.error = systemError(e);
+    end_.error = net::systemError(e);
     releaseResources();
     return Attempt::Done;
   }
@@ -146,7 +144,7 @@ bool Pump::attemptWrite() {
     const int e = n == 0 ? EPIPE : errno;
     if (e == EINTR) continue;
     if (wouldBlock(e)) break;
-    end_.error = systemError(e);
+    end_.error = net::systemError(e);
     return true;
   }
   if (progressed && last_activity_) *last_activity_ = Clock::now();

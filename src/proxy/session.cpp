@@ -9,6 +9,7 @@
 
 #include "balance/picker.h"
 #include "net/socket_options.h"
+#include "net/system_error.h"
 
 namespace edge::proxy {
 namespace {
@@ -17,10 +18,6 @@ using Clock = std::chrono::steady_clock;
 
 bool isReset(CloseReason r) {
   return r == CloseReason::ClientReset || r == CloseReason::TargetReset;
-}
-
-std::error_code systemError(int e) {
-  return {e, std::system_category()};
 }
 
 // connect() on a non-blocking socket: 0 once connected, EINPROGRESS/EALREADY while the
@@ -64,7 +61,7 @@ Session::Session(WorkerContext& ctx, net::Socket client, net::Endpoint client_en
       last_activity_(started_) {
   up_.pairWith(down_);
   down_.pairWith(up_);
-  ctx_.sessions.pushFront(this);
+  ctx_.sessions.pushBack(this);
 }
 
 Session::~Session() {
@@ -115,7 +112,7 @@ bool Session::openTarget(const net::Endpoint& endpoint, std::error_code& ec) {
   const int fd = ::socket(endpoint.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
                           IPPROTO_TCP);
   if (fd < 0) {
-    ec = systemError(errno);
+    ec = net::systemError(errno);
     return false;
   }
   if ((ec = net::adoptOwnedNonBlocking(target_, endpoint.protocol(), fd))) return false;
@@ -134,11 +131,9 @@ Session::ConnectStep Session::connectTo(const net::Endpoint& endpoint, std::erro
   if (e == EINPROGRESS) e = connectOnce(fd, endpoint);
   if (e == 0) return ConnectStep::Connected;
   if (!connectPending(e)) {
-    ec = systemError(e);
+    ec = net::systemError(e);
     return ConnectStep::Failed;
   }
-  connecting_ = true;
-  timed_out_ = false;
   ctx_.deadlines.add(*this);
   connect_op_.start(ctx_.pump_pools.reactor, target_, net::ReactorOp::Kind::Write,
                     /*speculative=*/false);  // just asked: wait until the socket is writable
@@ -151,10 +146,9 @@ net::ReactorOp::Attempt Session::attempt(net::ReactorOp&) {
 }
 
 void Session::complete(net::ReactorOp&, const std::error_code& ec) {
-  connecting_ = false;
   ctx_.deadlines.remove(*this);
   if (!ec && connect_errno_ == 0) return connected();
-  std::error_code failure = ec ? ec : systemError(connect_errno_);
+  std::error_code failure = ec ? ec : net::systemError(connect_errno_);
   if (aborted_) {  // closed (shutdown) while connecting
     error_ = failure.message();
     reason_ = merge(reason_, CloseReason::ConnectFailed);
@@ -164,8 +158,7 @@ void Session::complete(net::ReactorOp&, const std::error_code& ec) {
   connectNext();
 }
 
-void Session::deadlinePassed() {
-  if (!connecting_) return;
+void Session::deadlinePassed() {  // only while queued: while connect_op_ waits
   timed_out_ = true;
   std::error_code ignored;
   target_.cancel(ignored);  // the connect completes with operation_aborted

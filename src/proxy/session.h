@@ -81,8 +81,7 @@ class Session final : PumpOwner, net::ReactorOp::Callbacks, ConnectDeadlines::Wa
   uint8_t attempts_ = 0;
   bool aborted_ = false;
   bool idle_wait_pending_ = false;
-  bool connecting_ = false;  // connect_op_ is pending
-  bool timed_out_ = false;   // ... and ran out of time
+  bool timed_out_ = false;  // the waiting connect ran out of time
   bool ended_ = false;
 };
 

@@ -28,10 +28,10 @@ bool spliceRefused(int e) {
   return e == EINVAL || e == ENOSYS || e == EOPNOTSUPP;
 }
 
-// Reads like read(), and sets `drained` when the kernel says (TCP_INQ, set on our sockets)
-// that nothing is left behind: no bytes and no FIN. Without the hint it stays false.
-ssize_t readCopy(int fd, char* buffer, size_t size, bool& drained) {
-  drained = false;
+// Reads like read(). `queued` gets what the kernel says (TCP_INQ, set on our sockets) is left
+// behind the bytes read: 0 nothing, 1 a FIN or one byte, more: bytes; -1 without the hint.
+ssize_t readCopy(int fd, char* buffer, size_t size, int& queued) {
+  queued = -1;
   iovec iov{buffer, size};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
   msghdr msg{};
@@ -44,9 +44,7 @@ ssize_t readCopy(int fd, char* buffer, size_t size, bool& drained) {
   if (n <= 0) return n;
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
     if (c->cmsg_level == IPPROTO_TCP && c->cmsg_type == TCP_CM_INQ) {
-      int queued = 0;
       std::memcpy(&queued, CMSG_DATA(c), sizeof queued);
-      drained = queued == 0;  // a pending FIN counts as 1
     }
   }
   return n;
@@ -85,24 +83,23 @@ net::ReactorOp::Attempt Pump::attempt(net::ReactorOp&) {
 }
 
 net::ReactorOp::Attempt Pump::attemptRead() {
-  if (!takeResources()) {
-    end_.error = std::make_error_code(std::errc::not_enough_memory);
-    return Attempt::Done;
-  }
+  if (!takeResources()) return failRead(std::make_error_code(std::errc::not_enough_memory));
   for (;;) {
-    bool drained = false;  // only a copied read learns it (splice gives no hint)
+    int queued = -1;  // only a copied read learns it (splice gives no hint)
     const ssize_t n = pipe_.valid()
                           ? ::splice(from_.native_handle(), nullptr, pipe_.write.get(), nullptr,
                                      pools_.pipes.pipeSize(), SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
-                          : readCopy(from_.native_handle(), buffer_, BufferPool::kSize, drained);
-    drained_ = drained;
+                          : readCopy(from_.native_handle(), buffer_, BufferPool::kSize, queued);
     if (n > 0) {
       pending_ = static_cast<uint32_t>(n);
       offset_ = 0;
+      if (queued > 0) readBehind(queued);
+      drained_ = queued == 0;
       // Full reads mean a bulk transfer: splice the next ones; small ones go back to copying.
       bulk_ = !copy_mode_ && pending_ >= std::max<uint32_t>(pools_.splice_from, 1);
       return drained_ ? Attempt::DoneDrained : Attempt::Done;
     }
+    drained_ = false;
     if (n == 0) {
       eof_ = true;
       releaseResources();
@@ -118,13 +115,40 @@ net::ReactorOp::Attempt Pump::attemptRead() {
       copy_mode_ = true;
       releaseResources();
       if (takeResources()) continue;
-      end_.error = std::make_error_code(std::errc::not_enough_memory);
-      return Attempt::Done;
+      return failRead(std::make_error_code(std::errc::not_enough_memory));
     }
-    end_.error = net::systemError(e);
     releaseResources();
-    return Attempt::Done;
+    return failRead(net::systemError(e));
   }
+}
+
+// More is queued behind the bytes just copied, usually the peer's FIN right after its last
+// message: read it now, into the buffer's free space (the bound on bytes in flight holds), so
+// the write below can carry the FIN in the same segment as those bytes.
+void Pump::readBehind(int& queued) {
+  while (queued > 0 && pending_ < BufferPool::kSize) {
+    const ssize_t n =
+        readCopy(from_.native_handle(), buffer_ + pending_, BufferPool::kSize - pending_, queued);
+    if (n > 0) {
+      pending_ += static_cast<uint32_t>(n);
+      continue;
+    }
+    const int e = n == 0 ? 0 : errno;
+    if (e == EINTR) continue;
+    queued = -1;  // unknown from here: the next read asks the kernel
+    if (n == 0) {
+      eof_ = true;  // half-close once the bytes are written
+    } else if (!wouldBlock(e)) {
+      failRead(net::systemError(e));  // reported once the bytes are written
+    }
+    return;
+  }
+}
+
+net::ReactorOp::Attempt Pump::failRead(std::error_code error) {
+  end_.error = error;
+  read_failed_ = true;
+  return Attempt::Done;
 }
 
 bool Pump::attemptWrite() {
@@ -133,7 +157,9 @@ bool Pump::attemptWrite() {
     const ssize_t n = pipe_.valid()
                           ? ::splice(pipe_.read.get(), nullptr, to_.native_handle(), nullptr,
                                      pending_, SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
-                          : ::send(to_.native_handle(), buffer_ + offset_, pending_, MSG_NOSIGNAL);
+                          : ::send(to_.native_handle(), buffer_ + offset_, pending_,
+                                   // a FIN follows at once: let it ride in the same segment
+                                   MSG_NOSIGNAL | (eof_ ? MSG_MORE : 0));
     if (n > 0) {
       pending_ -= static_cast<uint32_t>(n);
       offset_ += static_cast<uint32_t>(n);
@@ -144,7 +170,8 @@ bool Pump::attemptWrite() {
     const int e = n == 0 ? EPIPE : errno;
     if (e == EINTR) continue;
     if (wouldBlock(e)) break;
-    end_.error = net::systemError(e);
+    if (!read_failed_) end_.error = net::systemError(e);  // else the read's error tells more
+    write_failed_ = true;
     return true;
   }
   if (progressed && last_activity_) *last_activity_ = Clock::now();
@@ -157,21 +184,23 @@ void Pump::complete(net::ReactorOp&, const std::error_code& ec) {
     end_.error = ec;
     return finish(classify(from_side_, ec));
   }
-  if (stage_ == Stage::Reading) {
-    if (end_.error) return finish(classify(from_side_, end_.error));
-    if (eof_) {
-      if (!opposite_ || opposite_->running()) {
-        std::error_code ignored;  // the other side may be gone already; its pump will say so
-        to_.shutdown(net::Socket::shutdown_send, ignored);
-      }
-      return finish(classify(from_side_, asio::error::eof));
-    }
+  if (stage_ == Stage::Reading && pending_ > 0) {
     // Most writes go through at once: try now instead of through one more queued op.
     stage_ = Stage::Writing;
     if (!attemptWrite()) return op_.start(pools_.reactor, to_, net::ReactorOp::Kind::Write);
   }
+  // Everything read so far is written (or the writing failed). What the source said behind
+  // those bytes comes now.
+  if (read_failed_) return finish(classify(from_side_, end_.error));
   // The write side failing means the other peer is gone.
-  if (end_.error) return finish(classify(other(from_side_), asio::error::connection_reset));
+  if (write_failed_) return finish(classify(other(from_side_), asio::error::connection_reset));
+  if (eof_) {
+    if (!opposite_ || opposite_->running()) {
+      std::error_code ignored;  // the other side may be gone already; its pump will say so
+      to_.shutdown(net::Socket::shutdown_send, ignored);
+    }
+    return finish(classify(from_side_, asio::error::eof));
+  }
   // Emptied the socket: the read below waits for the next edge, holding nothing meanwhile.
   if (drained_) releaseResources();
   stage_ = Stage::Reading;

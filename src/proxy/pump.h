@@ -12,8 +12,10 @@
 // Every syscall is tried at once and waits for readiness only on EAGAIN, on the socket's
 // standing edge-triggered registration (net/reactor_op.h): no allocation, no epoll_ctl per
 // chunk. A copied read also learns (TCP_INQ) whether it emptied the socket; then the next read
-// waits for the next edge without first asking the kernel for an EAGAIN. On EOF it half-closes
-// the other side, so the opposite direction keeps flowing.
+// waits for the next edge without first asking the kernel for an EAGAIN; when more is queued
+// (typically the FIN right behind a last reply) it reads that too, and the FIN leaves in the
+// same segment as the bytes (MSG_MORE, then shutdown). On EOF it half-closes the other side,
+// so the opposite direction keeps flowing.
 
 #include <chrono>
 #include <cstdint>
@@ -84,6 +86,8 @@ class Pump final : net::ReactorOp::Callbacks {
   Attempt attempt(net::ReactorOp& op) override;
   void complete(net::ReactorOp& op, const std::error_code& ec) override;
   Attempt attemptRead();
+  void readBehind(int& queued);
+  Attempt failRead(std::error_code error);
   bool attemptWrite();
   bool takeResources();
   void releaseResources();
@@ -103,10 +107,12 @@ class Pump final : net::ReactorOp::Callbacks {
   PumpEnd end_;           // end_.error also carries a failed attempt to complete()
   Side from_side_;
   Stage stage_ = Stage::Idle;
-  bool eof_ = false;
-  bool drained_ = false;    // the last read emptied the socket (no data, no FIN left)
-  bool copy_mode_ = false;  // splice is off or was refused
-  bool bulk_ = false;       // reads are large: splice them
+  bool eof_ = false;           // the source sent its FIN (after the pending bytes, if any)
+  bool read_failed_ = false;   // reading failed (after the pending bytes, if any)
+  bool write_failed_ = false;  // writing failed: the other peer is gone
+  bool drained_ = false;       // the last read emptied the socket (no data, no FIN left)
+  bool copy_mode_ = false;     // splice is off or was refused
+  bool bulk_ = false;          // reads are large: splice them
 };
 
 }  // namespace edge::proxy

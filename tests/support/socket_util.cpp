@@ -1,6 +1,7 @@
 #include "socket_util.h"
 
 #include <arpa/inet.h>
+#include <linux/tcp.h>  // tcp_info with tcpi_segs_out (glibc's netinet/tcp.h lacks it)
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -17,6 +18,13 @@ sockaddr_in ipv4_address(const std::string& address, std::uint16_t port) {
     throw std::invalid_argument("not an IPv4 literal: " + address);
   }
   return sa;
+}
+
+std::uint32_t segments_sent(int fd) {
+  tcp_info info{};
+  socklen_t len = sizeof info;
+  if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) throw_errno("TCP_INFO");
+  return info.tcpi_segs_out;
 }
 
 std::uint16_t local_port(int fd) {

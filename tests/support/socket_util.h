@@ -14,6 +14,9 @@ sockaddr_in ipv4_address(const std::string& address, std::uint16_t port);
 // The port a bound socket got (e.g. after binding port 0).
 std::uint16_t local_port(int fd);
 
+// Segments a TCP socket has sent so far, data, FIN and ACK alike (TCP_INFO tcpi_segs_out).
+std::uint32_t segments_sent(int fd);
+
 // Throws std::system_error(errno) with `what` as context.
 [[noreturn]] void throw_errno(const std::string& what);
 

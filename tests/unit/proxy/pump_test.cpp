@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "net/socket_options.h"
+#include "socket_util.h"
 
 namespace edge::proxy {
 namespace {
@@ -281,6 +282,23 @@ TEST_F(PumpTest, AfterEmptyingTheSocketItWaitsForTheNextMessageAndTheFin) {
   ASSERT_TRUE(readToEof(rest));
   EXPECT_EQ(rest, "");
   EXPECT_EQ(pump_->end().reason, CloseReason::ClientClosed);
+}
+
+TEST_F(PumpTest, AFinQueuedBehindTheLastBytesLeavesInTheSameSegment) {
+  // A reply and the FIN right behind it (a server answering, then closing): the pump reads
+  // both before writing, so the peer gets bytes and FIN in one segment, not two.
+  makePump(64 * 1024);
+  ASSERT_EQ(::send(client_peer_->native_handle(), "last reply", 10, 0), 10);
+  ::shutdown(client_peer_->native_handle(), SHUT_WR);  // on loopback both are queued on return
+  const uint32_t segments_before = test::segments_sent(to_->native_handle());
+  pump_->start();
+  std::string got;
+  ASSERT_TRUE(readToEof(got));
+  EXPECT_EQ(got, "last reply");
+  EXPECT_EQ(test::segments_sent(to_->native_handle()) - segments_before, 1u);
+  EXPECT_EQ(pump_->end().reason, CloseReason::ClientClosed);
+  EXPECT_EQ(pump_->end().bytes, 10u);
+  EXPECT_FALSE(pump_->holdsResources());
 }
 
 TEST_F(PumpTest, TargetEofIsReportedAsTargetClosed) {

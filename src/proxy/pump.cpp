@@ -66,8 +66,9 @@ Pump::~Pump() {
   releaseResources();
 }
 
-void Pump::start(Clock::time_point* last_activity) {
+void Pump::start(Clock::time_point* last_activity, bool unread) {
   last_activity_ = last_activity;
+  skip_attempt_ = unread;
   // The attempts below call the kernel directly and must never block.
   for (auto* socket : {&from_, &to_}) {
     std::error_code ignored;
@@ -83,6 +84,7 @@ net::ReactorOp::Attempt Pump::attempt(net::ReactorOp&) {
 }
 
 net::ReactorOp::Attempt Pump::attemptRead() {
+  if (std::exchange(skip_attempt_, false)) return Attempt::WouldBlock;  // wait for epoll
   if (!takeResources()) return failRead(std::make_error_code(std::errc::not_enough_memory));
   for (;;) {
     int queued = -1;  // only a copied read learns it (splice gives no hint)

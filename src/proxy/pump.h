@@ -70,7 +70,10 @@ class Pump final : net::ReactorOp::Callbacks {
   void pairWith(const Pump& opposite) { opposite_ = &opposite; }
 
   // Both sockets must be open; `last_activity`, if given, is set whenever bytes are written.
-  void start(Clock::time_point* last_activity = nullptr);
+  // `unread`: the source was registered with the reactor since the event loop last polled (a
+  // socket that just connected without waiting), so any bytes it got are still announced by
+  // epoll; the first read then waits for that instead of asking the kernel for an EAGAIN.
+  void start(Clock::time_point* last_activity = nullptr, bool unread = false);
 
   bool running() const { return stage_ == Stage::Reading || stage_ == Stage::Writing; }
   // Bytes moved so far; reason and error once ended.
@@ -111,6 +114,7 @@ class Pump final : net::ReactorOp::Callbacks {
   bool read_failed_ = false;   // reading failed (after the pending bytes, if any)
   bool write_failed_ = false;  // writing failed: the other peer is gone
   bool drained_ = false;       // the last read emptied the socket (no data, no FIN left)
+  bool skip_attempt_ = false;  // the next read attempt would only hear EAGAIN
   bool copy_mode_ = false;     // splice is off or was refused
   bool bulk_ = false;          // reads are large: splice them
 };

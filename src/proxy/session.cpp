@@ -95,7 +95,7 @@ void Session::connectNext() {
     }
     switch (connectTo(pick->endpoint, ec)) {
       case ConnectStep::Connected:
-        return connected();
+        return connected(/*waited=*/false);
       case ConnectStep::Waiting:
         return;  // complete() or deadlinePassed() carries on
       case ConnectStep::Failed:
@@ -147,7 +147,7 @@ net::ReactorOp::Attempt Session::attempt(net::ReactorOp&) {
 
 void Session::complete(net::ReactorOp&, const std::error_code& ec) {
   ctx_.deadlines.remove(*this);
-  if (!ec && connect_errno_ == 0) return connected();
+  if (!ec && connect_errno_ == 0) return connected(/*waited=*/true);
   std::error_code failure = ec ? ec : net::systemError(connect_errno_);
   if (aborted_) {  // closed (shutdown) while connecting
     error_ = failure.message();
@@ -180,18 +180,20 @@ bool Session::alreadyFailed(const net::Endpoint& endpoint) const {
   return failed_ && std::find(failed_->begin(), failed_->end(), endpoint) != failed_->end();
 }
 
-void Session::connected() {
+void Session::connected(bool waited) {
   ctx_.backoff.markHealthy(*target_endpoint_);
   failed_.reset();
   if (aborted_) return end();  // closed (shutdown) as the connect completed
-  forward();                   // from here on the pumps' callbacks carry the session
+  // Not waited: the target socket was opened within this handler, so epoll has not polled it
+  // yet and still announces whatever it received.
+  forward(/*target_unread=*/!waited);  // from here on the pumps' callbacks carry the session
 }
 
-void Session::forward() {
+void Session::forward(bool target_unread) {
   const bool idle_limit = ctx_.config.idle_timeout.has_value();
   auto* activity = idle_limit ? &last_activity_ : nullptr;  // no clock reads when unused
   up_.start(activity);
-  down_.start(activity);
+  down_.start(activity, target_unread);
   if (idle_limit) {
     idle_timer_ = std::make_unique<Timer>(ctx_.io);
     armIdleTimer();

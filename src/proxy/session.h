@@ -50,13 +50,14 @@ class Session final : PumpOwner, net::ReactorOp::Callbacks, ConnectDeadlines::Wa
   bool openTarget(const net::Endpoint& endpoint, std::error_code& ec);
   void attemptFailed(const std::error_code& ec);
   bool alreadyFailed(const net::Endpoint& endpoint) const;
-  void connected();
+  // `waited`: the connect went through the event loop (else it completed in connectTo()).
+  void connected(bool waited);
   // The pending connect (net::ReactorOp::Callbacks) and its deadline.
   Attempt attempt(net::ReactorOp& op) override;
   void complete(net::ReactorOp& op, const std::error_code& ec) override;
   void deadlinePassed() override;
 
-  void forward();
+  void forward(bool target_unread);
   void pumpEnded(Pump& pump) override;
   void armIdleTimer();
   void end();  // writes the access-log line, then frees the session

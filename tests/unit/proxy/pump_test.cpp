@@ -301,6 +301,18 @@ TEST_F(PumpTest, AFinQueuedBehindTheLastBytesLeavesInTheSameSegment) {
   EXPECT_FALSE(pump_->holdsResources());
 }
 
+TEST_F(PumpTest, AnUnreadStartStillGetsWhatArrivedBeforeIt) {
+  // The session starts a just-connected target's pump without a first read: what came in
+  // before (a server's banner) must still wake it, as must what comes after.
+  makePump(64 * 1024);
+  ASSERT_EQ(::send(client_peer_->native_handle(), "banner", 6, 0), 6);
+  pump_->start(nullptr, /*unread=*/true);  // no poll has run since the sockets were made
+  EXPECT_EQ(receive(*target_peer_, 6), "banner");
+  ASSERT_EQ(::send(client_peer_->native_handle(), "more", 4, 0), 4);
+  EXPECT_EQ(receive(*target_peer_, 4), "more");
+  EXPECT_TRUE(pump_->running());
+}
+
 TEST_F(PumpTest, TargetEofIsReportedAsTargetClosed) {
   makePump(64 * 1024);
   Pump down(*pools_, *to_, *from_, Side::Target, other_owner_);

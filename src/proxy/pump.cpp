@@ -68,14 +68,15 @@ Pump::~Pump() {
 
 void Pump::start(Clock::time_point* last_activity, bool unread) {
   last_activity_ = last_activity;
-  skip_attempt_ = unread;
   // The attempts below call the kernel directly and must never block.
   for (auto* socket : {&from_, &to_}) {
     std::error_code ignored;
     if (!socket->native_non_blocking()) socket->native_non_blocking(true, ignored);
   }
   stage_ = Stage::Reading;
+  skip_attempt_ = unread;  // only the attempt start() itself makes, if asio makes one
   op_.start(pools_.reactor, from_, net::ReactorOp::Kind::Read);
+  skip_attempt_ = false;
 }
 
 net::ReactorOp::Attempt Pump::attempt(net::ReactorOp&) {

@@ -114,7 +114,7 @@ class Pump final : net::ReactorOp::Callbacks {
   bool read_failed_ = false;   // reading failed (after the pending bytes, if any)
   bool write_failed_ = false;  // writing failed: the other peer is gone
   bool drained_ = false;       // the last read emptied the socket (no data, no FIN left)
-  bool skip_attempt_ = false;  // the next read attempt would only hear EAGAIN
+  bool skip_attempt_ = false;  // start()'s read attempt would only hear EAGAIN
   bool copy_mode_ = false;     // splice is off or was refused
   bool bulk_ = false;          // reads are large: splice them
 };

@@ -12,6 +12,7 @@ Worker::Worker(const config::Config& config, const discovery::TargetBoard& board
                   proxy::Session::start(ctx_, std::move(socket), peer);
                 }),
       ctx_(io_, config, board, access_log) {
+  if (config.idle_timeout) idle_sweep_.emplace(ctx_, *config.idle_timeout);
   if (config.pipe_size && ctx_.pipes.pipeSize() < config.pipe_size) {
     spdlog::warn("--pipe-size {}: the kernel gave {} bytes (fs.pipe-max-size?)", config.pipe_size,
                  ctx_.pipes.pipeSize());
@@ -23,10 +24,12 @@ void Worker::start() {
     if (ctx_.draining && ctx_.sessions.size() == 0) drained();
   };
   acceptor_.start();
+  if (idle_sweep_) idle_sweep_->start();
 }
 
 void Worker::drained() {
   drain_timer_.cancel();
+  if (idle_sweep_) idle_sweep_->stop();  // nothing left to sweep: let the event loop end
   if (auto done = std::exchange(on_drained_, nullptr)) done();
 }
 

@@ -6,8 +6,10 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 #include <functional>
+#include <optional>
 
 #include "proxy/acceptor.h"
+#include "proxy/idle_sweep.h"
 #include "proxy/worker_context.h"
 
 namespace edge::app {
@@ -32,6 +34,7 @@ class Worker {
   asio::io_context io_{1};
   proxy::Acceptor acceptor_;
   proxy::WorkerContext ctx_;
+  std::optional<proxy::IdleSweep> idle_sweep_;  // only with --idle-timeout
   asio::steady_timer drain_timer_{io_};
   std::function<void()> on_drained_;
 };

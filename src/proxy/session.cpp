@@ -190,28 +190,18 @@ void Session::connected(bool waited) {
 }
 
 void Session::forward(bool target_unread) {
-  const bool idle_limit = ctx_.config.idle_timeout.has_value();
-  auto* activity = idle_limit ? &last_activity_ : nullptr;  // no clock reads when unused
+  Clock::time_point* activity = nullptr;  // no clock reads without an idle timeout
+  if (ctx_.config.idle_timeout) {
+    last_activity_ = Clock::now();  // the time spent connecting is not idleness
+    activity = &last_activity_;
+  }
   up_.start(activity);
   down_.start(activity, target_unread);
-  if (idle_limit) {
-    idle_timer_ = std::make_unique<Timer>(ctx_.io);
-    armIdleTimer();
-  }
 }
 
-void Session::armIdleTimer() {
-  idle_timer_->expires_at(last_activity_ + *ctx_.config.idle_timeout);
-  idle_wait_pending_ = true;
-  idle_timer_->async_wait([this](std::error_code ec) {
-    idle_wait_pending_ = false;
-    if (ended_) return end();  // both pumps ended while the timer was pending
-    if (!ec && Clock::now() - last_activity_ >= *ctx_.config.idle_timeout) {
-      abort(CloseReason::IdleTimeout, /*send_reset=*/false);  // the pumps end; then end()
-      return;
-    }
-    armIdleTimer();
-  });
+void Session::closeIfIdleSince(Clock::time_point cutoff) {
+  if (aborted_ || !(up_.running() || down_.running()) || last_activity_ > cutoff) return;
+  abort(CloseReason::IdleTimeout, /*send_reset=*/false);  // the pumps end; then end()
 }
 
 void Session::pumpEnded(Pump& pump) {
@@ -222,11 +212,6 @@ void Session::pumpEnded(Pump& pump) {
     abort(end_of_pump.reason, /*send_reset=*/true);
   }
   if (up_.running() || down_.running()) return;
-  ended_ = true;
-  if (idle_wait_pending_) {
-    idle_timer_->cancel();  // its handler calls end(): it must run before the session goes
-    return;
-  }
   end();
 }
 

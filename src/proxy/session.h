@@ -5,7 +5,6 @@
 // this object and its two sockets: no pipe, no buffer (see proxy/pump.h). It deletes itself
 // when both directions have ended.
 
-#include <asio/steady_timer.hpp>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -30,13 +29,14 @@ class Session final : PumpOwner, net::ReactorOp::Callbacks, ConnectDeadlines::Wa
   // Ends the connection now (shutdown, idle timeout, a reset on the other side).
   // `send_reset`: close with RST so the peer learns the stream did not end cleanly.
   void abort(CloseReason reason, bool send_reset);
+  // --idle-timeout (proxy/idle_sweep.h): ends the connection if it is forwarding and moved no
+  // byte either way since `cutoff`. The connect phase has its own timeout.
+  void closeIfIdleSince(std::chrono::steady_clock::time_point cutoff);
 
   IntrusiveHook<Session> hook;  // in the worker's list of live sessions
 
  private:
   using Clock = std::chrono::steady_clock;
-  using Timer =
-      asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, asio::io_context::executor_type>;
   enum class ConnectStep : uint8_t { Connected, Waiting, Failed };
 
   Session(WorkerContext& ctx, net::Socket client, net::Endpoint client_endpoint);
@@ -59,16 +59,14 @@ class Session final : PumpOwner, net::ReactorOp::Callbacks, ConnectDeadlines::Wa
 
   void forward(bool target_unread);
   void pumpEnded(Pump& pump) override;
-  void armIdleTimer();
   void end();  // writes the access-log line, then frees the session
 
   WorkerContext& ctx_;
   net::Socket client_;
   net::Socket target_;
-  Pump up_;                            // client → target
-  Pump down_;                          // target → client
-  net::ReactorOp connect_op_;          // waits for a connect that did not finish at once
-  std::unique_ptr<Timer> idle_timer_;  // only with --idle-timeout
+  Pump up_;                    // client → target
+  Pump down_;                  // target → client
+  net::ReactorOp connect_op_;  // waits for a connect that did not finish at once
   std::unique_ptr<std::vector<net::Endpoint>> failed_;  // targets that failed: after a failure
   discovery::TargetBoard::Snapshot snapshot_;           // keeps target names alive for the log
   std::string_view target_name_;
@@ -76,14 +74,12 @@ class Session final : PumpOwner, net::ReactorOp::Callbacks, ConnectDeadlines::Wa
   std::optional<net::Endpoint> target_endpoint_;
   net::Endpoint client_endpoint_;
   Clock::time_point started_;
-  Clock::time_point last_activity_;
-  int connect_errno_ = 0;  // what the pending connect's last attempt answered
+  Clock::time_point last_activity_;  // only with --idle-timeout: the last byte written
+  int connect_errno_ = 0;            // what the pending connect's last attempt answered
   CloseReason reason_ = CloseReason::None;
   uint8_t attempts_ = 0;
   bool aborted_ = false;
-  bool idle_wait_pending_ = false;
   bool timed_out_ = false;  // the waiting connect ran out of time
-  bool ended_ = false;
 };
 
 }  // namespace edge::proxy

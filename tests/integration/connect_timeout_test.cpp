@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <optional>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "edge_fixture.h"
+#include "run_until.h"
 
 namespace edge::test {
 namespace {
@@ -45,6 +47,10 @@ class BlackHole {
       const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
       ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
       fillers_.push_back(fd);
+      sockaddr_in local{};
+      socklen_t local_length = sizeof local;
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_length);
+      filler_ports_.push_back(local.sin_port);
     }
     ::usleep(100'000);  // let the handshakes that can complete, complete
   }
@@ -55,40 +61,59 @@ class BlackHole {
     if (answering_.joinable()) answering_.join();
     for (int fd : fillers_) ::close(fd);
     fillers_.clear();
+    for (int fd : held_) ::close(fd);
+    held_.clear();
     if (listener_ >= 0) ::close(std::exchange(listener_, -1));
   }
   // From now on accepts every connection (freeing the queue, so the next retransmitted SYN
-  // gets through), sends it `greeting` and closes it.
-  void startAnswering(std::string greeting) {
-    answering_ = std::thread([this, greeting = std::move(greeting) + "\n"] {
+  // gets through), sends it `greeting` (if any) and closes it, or with `keep_open` holds it
+  // until close().
+  void startAnswering(std::string greeting, bool keep_open = false) {
+    if (!greeting.empty()) greeting += "\n";
+    answering_ = std::thread([this, keep_open, greeting = std::move(greeting)] {
       while (!stop_) {
         pollfd p{listener_, POLLIN, 0};
         if (::poll(&p, 1, 50) != 1) continue;
-        const int fd = ::accept(listener_, nullptr, nullptr);
+        sockaddr_in peer{};
+        socklen_t peer_length = sizeof peer;
+        const int fd = ::accept(listener_, reinterpret_cast<sockaddr*>(&peer), &peer_length);
         if (fd < 0) continue;
-        (void)!::write(fd, greeting.data(), greeting.size());
-        ::close(fd);
+        if (std::find(filler_ports_.begin(), filler_ports_.end(), peer.sin_port) ==
+            filler_ports_.end()) {
+          ++answered_;
+        }
+        if (!greeting.empty()) (void)!::write(fd, greeting.data(), greeting.size());
+        if (keep_open) {
+          held_.push_back(fd);
+        } else {
+          ::close(fd);
+        }
       }
     });
   }
   std::uint16_t port() const { return port_; }
+  // Connections answered, the hole's own fillers not counted.
+  int answered() const { return answered_; }
 
  private:
   int listener_ = -1;
   std::uint16_t port_ = 0;
   std::vector<int> fillers_;
+  std::vector<in_port_t> filler_ports_;  // network order, as accept() reports them
+  std::vector<int> held_;  // answered connections kept open (only the answering thread adds)
   std::thread answering_;
   std::atomic<bool> stop_ = false;
+  std::atomic<int> answered_ = 0;
 };
 
 class ConnectTimeout : public EdgeFixture {
  protected:
   // DNS lists the hole as a target (next to whatever `records` hold); then the daemon starts.
-  void startWithHole(DnsRecords records = {}) {
+  void startWithHole(DnsRecords records = {}, std::vector<std::string> extra_args = {}) {
     records.srv.push_back({.name = kService, .target = "hole.svc.test", .port = hole.port()});
     records.hosts.push_back({"hole.svc.test", "127.0.0.1"});
     start_dns(std::move(records));
-    start_edge();
+    start_edge(std::move(extra_args));
   }
   // A client whose connection the daemon is now trying to open to the hole: the SYN was
   // dropped and the kernel retransmits it about 1 s after the first.
@@ -152,6 +177,22 @@ TEST_F(ConnectTimeout, AHandshakeAnsweredLateStillServesTheClient) {
   EXPECT_EQ(record.integer("attempts"), 1);
   EXPECT_EQ(record.get("close"), "target_closed");
   EXPECT_GE(record.integer("duration_ms"), 500);  // served by the connect that waited
+}
+
+TEST_F(ConnectTimeout, TheTimeSpentConnectingIsNotIdleness) {
+  startWithHole({}, {"--idle-timeout", "300ms"});
+
+  auto client = clientWaitingOnTheHole();
+  ASSERT_TRUE(client);
+  std::this_thread::sleep_for(300ms);  // the connect has now waited longer than the timeout
+  hole.startAnswering("", /*keep_open=*/true);  // a backend that waits for the client to speak
+  ASSERT_TRUE(run_until([&] { return hole.answered() == 1; }, kIoTimeout));
+  // Open and quiet: closed once quiet for the timeout after connecting, not at once.
+  EXPECT_EQ(client->wait_closed(150ms), IoResult::timeout) << "closed for the connect's wait";
+  EXPECT_EQ(client->wait_closed(kIoTimeout), IoResult::eof);
+
+  ASSERT_TRUE(edge().wait_access_log(1, kIoTimeout));
+  EXPECT_EQ(edge().access_log().front().get("close"), "idle_timeout");
 }
 
 TEST_F(ConnectTimeout, AHandshakeRefusedLateFailsTheAttemptBeforeTheTimeout) {

@@ -1,0 +1,44 @@
+#pragma once
+// --idle-timeout for every connection of one worker, with one timer instead of one per
+// connection: every tick (an eighth of the timeout, at most 1 s) it closes the connections that
+// moved no byte for the whole timeout. A quiet connection is thus closed between the timeout
+// and the timeout plus one tick after its last byte; a sweep looks at each session once.
+
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+#include <chrono>
+
+namespace edge::proxy {
+
+struct WorkerContext;
+
+class IdleSweep {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  IdleSweep(WorkerContext& ctx, Clock::duration timeout);
+  IdleSweep(const IdleSweep&) = delete;
+  IdleSweep& operator=(const IdleSweep&) = delete;
+
+  // How often a timeout is checked: an eighth of it, from 1 ms to 1 s.
+  static Clock::duration tickFor(Clock::duration timeout);
+
+  void start();
+  // Stops ticking (the worker's event loop can then run out of work).
+  void stop();
+
+ private:
+  using Timer =
+      asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, asio::io_context::executor_type>;
+
+  void arm();
+  void sweep();
+
+  WorkerContext& ctx_;
+  Timer timer_;
+  Clock::duration timeout_;
+  Clock::duration tick_;
+  bool running_ = false;
+};
+
+}  // namespace edge::proxy

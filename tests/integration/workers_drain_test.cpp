@@ -1,5 +1,6 @@
 // Several workers (SO_REUSEPORT) serve every connection; SIGTERM stops accepting but lets open
-// connections finish, up to --drain-timeout.
+// connections finish, up to --drain-timeout. A second process on the same port shares the
+// connections, and takes all of them once the first one drained (a restart without a gap).
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -86,6 +87,32 @@ TEST_F(WorkersAndDrain, DrainTimeoutClosesWhatIsStillOpen) {
   const auto log = edge().access_log();
   ASSERT_EQ(log.size(), 1u);
   EXPECT_EQ(log[0].get("close"), "shutdown");
+}
+
+TEST_F(WorkersAndDrain, ASecondProcessOnThePortTakesOverWhenTheFirstDrains) {
+  start_one_backend();
+  start_edge({"--workers", "1"});
+  std::vector<std::string> args = {"--target",  kService,
+                                   "--workers", "1",
+                                   "--listen",  "127.0.0.1:" + std::to_string(edge().port())};
+  for (auto& arg : dns_args()) args.push_back(std::move(arg));
+  EdgeProcess second({.args = std::move(args)});
+  ASSERT_EQ(second.port(), edge().port());
+
+  auto counts = spread(40);
+  EXPECT_EQ(counts["b1"], 40) << describe(counts);
+  ASSERT_TRUE(
+      run_until([&] { return edge().access_log().size() + second.access_log().size() == 40; }, 5s));
+  EXPECT_GT(edge().access_log().size(), 0u) << "the kernel gave the first process nothing";
+  EXPECT_GT(second.access_log().size(), 0u) << "the kernel gave the second process nothing";
+
+  edge_exit_expected_ = true;
+  ASSERT_EQ(::kill(edge().process().pid(), SIGTERM), 0);
+  EXPECT_EQ(edge().process().wait_exit(5s), 0);
+  const size_t before = second.access_log().size();
+  counts = spread(20);
+  EXPECT_EQ(counts["b1"], 20) << describe(counts);
+  EXPECT_TRUE(run_until([&] { return second.access_log().size() == before + 20; }, 5s));
 }
 
 }  // namespace

@@ -35,15 +35,15 @@ class Backoff {
     return it != until_.end() && it->second > now;
   }
 
-  // Drops expired entries.
-  void prune(Clock::time_point now) {
-    std::erase_if(until_, [&](auto& kv) { return kv.second <= now; });
-  }
-
   size_t size() const { return until_.size(); }
 
  private:
   static constexpr size_t kPruneAt = 64;
+
+  // Drops expired entries.
+  void prune(Clock::time_point now) {
+    std::erase_if(until_, [&](auto& kv) { return kv.second <= now; });
+  }
 
   Clock::duration period_;
   size_t prune_at_ = kPruneAt;

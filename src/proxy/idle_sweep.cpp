@@ -36,9 +36,9 @@ void IdleSweep::arm() {
 }
 
 void IdleSweep::sweep() {
-  const auto cutoff = Clock::now() - timeout_;
+  const auto now = Clock::now();
   // Closing only starts the end of a session (its pumps complete later): the list stays intact.
-  ctx_.sessions.forEach([cutoff](Session& session) { session.closeIfIdleSince(cutoff); });
+  ctx_.sessions.forEach([&](Session& session) { session.sweepIdle(now, timeout_); });
 }
 
 }  // namespace edge::proxy

@@ -1,8 +1,10 @@
 #pragma once
 // --idle-timeout for every connection of one worker, with one timer instead of one per
-// connection: every tick (an eighth of the timeout, at most 1 s) it closes the connections that
-// moved no byte for the whole timeout. A quiet connection is thus closed between the timeout
-// and the timeout plus one tick after its last byte; a sweep looks at each session once.
+// connection: every tick (an eighth of the timeout, at most 1 s) it looks at each session once
+// and closes those that moved no byte for the whole timeout. A sweep learns that bytes moved
+// (from the pumps' counts) only at the tick after, so a quiet connection is closed between the
+// timeout and the timeout plus two ticks after its last byte: never early, at most a quarter
+// of the timeout (2 s) late.
 
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>

@@ -66,8 +66,7 @@ Pump::~Pump() {
   releaseResources();
 }
 
-void Pump::start(Clock::time_point* last_activity, bool unread) {
-  last_activity_ = last_activity;
+void Pump::start(bool unread) {
   // The attempts below call the kernel directly and must never block.
   for (auto* socket : {&from_, &to_}) {
     std::error_code ignored;
@@ -155,7 +154,6 @@ net::ReactorOp::Attempt Pump::failRead(std::error_code error) {
 }
 
 bool Pump::attemptWrite() {
-  bool progressed = false;
   while (pending_ > 0) {
     const ssize_t n = pipe_.valid()
                           ? ::splice(pipe_.read.get(), nullptr, to_.native_handle(), nullptr,
@@ -167,7 +165,6 @@ bool Pump::attemptWrite() {
       pending_ -= static_cast<uint32_t>(n);
       offset_ += static_cast<uint32_t>(n);
       end_.bytes += static_cast<uint64_t>(n);
-      progressed = true;
       continue;
     }
     const int e = n == 0 ? EPIPE : errno;
@@ -177,7 +174,6 @@ bool Pump::attemptWrite() {
     write_failed_ = true;
     return true;
   }
-  if (progressed && last_activity_) *last_activity_ = Clock::now();
   return pending_ == 0;
 }
 

@@ -17,7 +17,6 @@
 // same segment as the bytes (MSG_MORE, then shutdown). On EOF it half-closes the other side,
 // so the opposite direction keeps flowing.
 
-#include <chrono>
 #include <cstdint>
 #include <system_error>
 
@@ -56,8 +55,6 @@ struct PumpOwner {
 
 class Pump final : net::ReactorOp::Callbacks {
  public:
-  using Clock = std::chrono::steady_clock;
-
   // Kept small: a connection holds two of these for its whole life.
   Pump(const PumpPools& pools, net::Socket& from, net::Socket& to, Side from_side,
        PumpOwner& owner);
@@ -69,11 +66,11 @@ class Pump final : net::ReactorOp::Callbacks {
   // owner closes both sockets right away, which sends the FIN).
   void pairWith(const Pump& opposite) { opposite_ = &opposite; }
 
-  // Both sockets must be open; `last_activity`, if given, is set whenever bytes are written.
-  // `unread`: the source was registered with the reactor since the event loop last polled (a
-  // socket that just connected without waiting), so any bytes it got are still announced by
-  // epoll; the first read then waits for that instead of asking the kernel for an EAGAIN.
-  void start(Clock::time_point* last_activity = nullptr, bool unread = false);
+  // Both sockets must be open. `unread`: the source was registered with the reactor since the event
+  // loop last polled (a socket that just connected without waiting), so any bytes it got are still
+  // announced by epoll; the first read then waits for that instead of asking the kernel for an
+  // EAGAIN.
+  void start(bool unread = false);
 
   bool running() const { return stage_ == Stage::Reading || stage_ == Stage::Writing; }
   // Bytes moved so far; reason and error once ended.
@@ -101,7 +98,6 @@ class Pump final : net::ReactorOp::Callbacks {
   net::Socket& to_;
   PumpOwner& owner_;
   net::ReactorOp op_;
-  Clock::time_point* last_activity_ = nullptr;
   const Pump* opposite_ = nullptr;
   Pipe pipe_;
   char* buffer_ = nullptr;

@@ -57,8 +57,7 @@ Session::Session(WorkerContext& ctx, net::Socket client, net::Endpoint client_en
       down_(ctx.pump_pools, target_, client_, Side::Target, *this),
       connect_op_(*this),
       client_endpoint_(client_endpoint),
-      started_(Clock::now()),
-      last_activity_(started_) {
+      started_(Clock::now()) {
   up_.pairWith(down_);
   down_.pairWith(up_);
   ctx_.sessions.pushBack(this);
@@ -190,18 +189,21 @@ void Session::connected(bool waited) {
 }
 
 void Session::forward(bool target_unread) {
-  Clock::time_point* activity = nullptr;  // no clock reads without an idle timeout
-  if (ctx_.config.idle_timeout) {
-    last_activity_ = Clock::now();  // the time spent connecting is not idleness
-    activity = &last_activity_;
-  }
-  up_.start(activity);
-  down_.start(activity, target_unread);
+  // The time spent connecting is not idleness (no clock read without an idle timeout).
+  if (ctx_.config.idle_timeout) quiet_since_ = Clock::now();
+  up_.start();
+  down_.start(target_unread);
 }
 
-void Session::closeIfIdleSince(Clock::time_point cutoff) {
-  if (aborted_ || !(up_.running() || down_.running()) || last_activity_ > cutoff) return;
-  abort(CloseReason::IdleTimeout, /*send_reset=*/false);  // the pumps end; then end()
+void Session::sweepIdle(Clock::time_point now, Clock::duration timeout) {
+  if (aborted_ || !(up_.running() || down_.running())) return;
+  const uint64_t moved = up_.end().bytes + down_.end().bytes;
+  if (moved != bytes_seen_) {  // bytes moved since the last sweep: quiet from now on at most
+    bytes_seen_ = moved;
+    quiet_since_ = now;
+  } else if (now - quiet_since_ >= timeout) {
+    abort(CloseReason::IdleTimeout, /*send_reset=*/false);  // the pumps end; then end()
+  }
 }
 
 void Session::pumpEnded(Pump& pump) {

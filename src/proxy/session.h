@@ -29,9 +29,12 @@ class Session final : PumpOwner, net::ReactorOp::Callbacks, ConnectDeadlines::Wa
   // Ends the connection now (shutdown, idle timeout, a reset on the other side).
   // `send_reset`: close with RST so the peer learns the stream did not end cleanly.
   void abort(CloseReason reason, bool send_reset);
-  // --idle-timeout (proxy/idle_sweep.h): ends the connection if it is forwarding and moved no
-  // byte either way since `cutoff`. The connect phase has its own timeout.
-  void closeIfIdleSince(std::chrono::steady_clock::time_point cutoff);
+  // --idle-timeout (proxy/idle_sweep.h), called every sweep: ends the connection if it is
+  // forwarding and no byte moved either way in the `timeout` up to `now`. The pumps' byte
+  // counts tell whether bytes moved since the last sweep, so forwarding reads no clock.
+  // The connect phase has its own timeout.
+  void sweepIdle(std::chrono::steady_clock::time_point now,
+                 std::chrono::steady_clock::duration timeout);
 
   IntrusiveHook<Session> hook;  // in the worker's list of live sessions
 
@@ -74,8 +77,9 @@ class Session final : PumpOwner, net::ReactorOp::Callbacks, ConnectDeadlines::Wa
   std::optional<net::Endpoint> target_endpoint_;
   net::Endpoint client_endpoint_;
   Clock::time_point started_;
-  Clock::time_point last_activity_;  // only with --idle-timeout: the last byte written
-  int connect_errno_ = 0;            // what the pending connect's last attempt answered
+  Clock::time_point quiet_since_;  // only with --idle-timeout: when a sweep last saw bytes move
+  uint64_t bytes_seen_ = 0;        // ... and how many both pumps had moved then
+  int connect_errno_ = 0;          // what the pending connect's last attempt answered
   CloseReason reason_ = CloseReason::None;
   uint8_t attempts_ = 0;
   bool aborted_ = false;

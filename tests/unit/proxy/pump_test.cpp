@@ -306,7 +306,7 @@ TEST_F(PumpTest, AnUnreadStartStillGetsWhatArrivedBeforeIt) {
   // before (a server's banner) must still wake it, as must what comes after.
   makePump(64 * 1024);
   ASSERT_EQ(::send(client_peer_->native_handle(), "banner", 6, 0), 6);
-  pump_->start(nullptr, /*unread=*/true);  // no poll has run since the sockets were made
+  pump_->start(/*unread=*/true);  // no poll has run since the sockets were made
   EXPECT_EQ(receive(*target_peer_, 6), "banner");
   ASSERT_EQ(::send(client_peer_->native_handle(), "more", 4, 0), 4);
   EXPECT_EQ(receive(*target_peer_, 4), "more");

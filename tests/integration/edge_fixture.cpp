@@ -1,5 +1,7 @@
 #include "edge_fixture.h"
 
+#include <signal.h>
+
 #include <iostream>
 
 namespace edge::test {
@@ -97,6 +99,11 @@ EdgeProcess& EdgeFixture::start_edge(std::vector<std::string> extra_args) {
 EdgeProcess& EdgeFixture::start_edge_with(EdgeOptions options) {
   edge_ = std::make_unique<EdgeProcess>(std::move(options));
   return *edge_;
+}
+
+bool EdgeFixture::signal_edge(int signo) {
+  edge_exit_expected_ = true;
+  return ::kill(edge_->process().pid(), signo) == 0;
 }
 
 std::string EdgeFixture::greeting_through_edge() {

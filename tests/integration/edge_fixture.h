@@ -63,6 +63,10 @@ class EdgeFixture : public ::testing::Test {
   Dnsmasq& dns() { return *dns_; }
   EdgeProcess& edge() { return *edge_; }
 
+  // Sends `signo` (SIGTERM, SIGINT) to the daemon, which may then exit: TearDown does not call
+  // that a death. False if the signal could not be sent.
+  bool signal_edge(int signo);
+
   // Set by tests that stop the daemon themselves (signals), so TearDown does not call it a death.
   bool edge_exit_expected_ = false;
   std::unique_ptr<Dnsmasq> dns_;

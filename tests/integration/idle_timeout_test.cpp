@@ -84,8 +84,7 @@ TEST_F(IdleTimeout, ADrainedDaemonExitsThoughTheSweepWasRunning) {
   auto client = TcpClient::connect("127.0.0.1", edge().port(), kIoTimeout);
   ASSERT_TRUE(client);
   ASSERT_EQ(client->read_line(kIoTimeout), "echo");
-  edge_exit_expected_ = true;
-  ASSERT_EQ(::kill(edge().process().pid(), SIGTERM), 0);
+  ASSERT_TRUE(signal_edge(SIGTERM));
   EXPECT_FALSE(edge().process().wait_exit(300ms)) << "exited while a connection was open";
   client->shutdown_write();
   EXPECT_EQ(client->wait_closed(kIoTimeout), IoResult::eof);

@@ -45,8 +45,7 @@ TEST_F(WorkersAndDrain, SigtermLetsOpenConnectionsFinish) {
   auto client = TcpClient::connect("127.0.0.1", edge().port(), kIoTimeout);
   ASSERT_TRUE(client);
   ASSERT_EQ(client->read_line(kIoTimeout), "b1");
-  edge_exit_expected_ = true;
-  ASSERT_EQ(::kill(edge().process().pid(), SIGTERM), 0);
+  ASSERT_TRUE(signal_edge(SIGTERM));
   ASSERT_TRUE(run_until([&] { return stderr_has(edge(), "draining"); }, 5s));
 
   // No new connections, but the open one keeps working both ways.
@@ -79,8 +78,7 @@ TEST_F(WorkersAndDrain, DrainTimeoutClosesWhatIsStillOpen) {
   auto client = TcpClient::connect("127.0.0.1", edge().port(), kIoTimeout);
   ASSERT_TRUE(client);
   ASSERT_EQ(client->read_line(kIoTimeout), "b1");
-  edge_exit_expected_ = true;
-  ASSERT_EQ(::kill(edge().process().pid(), SIGTERM), 0);
+  ASSERT_TRUE(signal_edge(SIGTERM));
 
   EXPECT_NE(client->wait_closed(5s), IoResult::timeout);
   EXPECT_EQ(edge().process().wait_exit(5s), 0);
@@ -106,8 +104,7 @@ TEST_F(WorkersAndDrain, ASecondProcessOnThePortTakesOverWhenTheFirstDrains) {
   EXPECT_GT(edge().access_log().size(), 0u) << "the kernel gave the first process nothing";
   EXPECT_GT(second.access_log().size(), 0u) << "the kernel gave the second process nothing";
 
-  edge_exit_expected_ = true;
-  ASSERT_EQ(::kill(edge().process().pid(), SIGTERM), 0);
+  ASSERT_TRUE(signal_edge(SIGTERM));
   EXPECT_EQ(edge().process().wait_exit(5s), 0);
   const size_t before = second.access_log().size();
   counts = spread(20);

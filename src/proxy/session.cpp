@@ -83,15 +83,18 @@ void Session::connectNext() {
       pick = balance::pickTarget(targets, untried, ctx_.rng);
     }
     if (!pick) break;
-    ++attempts_;
     target_endpoint_ = pick->endpoint;
     target_name_ = pick->target->name;
 
     std::error_code ec;
     if (!openTarget(pick->endpoint, ec)) {
+      // A local failure (no IPv6 on this host, out of descriptors), not the target's: the
+      // next address is tried without charging the target or spending a retry.
       error_ = "socket: " + ec.message();
-      break;
+      skipTarget(pick->endpoint);
+      continue;
     }
+    ++attempts_;
     switch (connectTo(pick->endpoint, ec)) {
       case ConnectStep::Connected:
         return connected(/*waited=*/false);
@@ -169,10 +172,14 @@ void Session::attemptFailed(const std::error_code& ec) {
   const auto& endpoint = *target_endpoint_;
   ctx_.backoff.markFailed(endpoint, Clock::now());
   spdlog::debug("connect to {} ({}) failed: {}", net::format(endpoint), target_name_, error_);
-  if (!failed_) failed_ = std::make_unique<std::vector<net::Endpoint>>();
-  failed_->push_back(endpoint);
+  skipTarget(endpoint);
   std::error_code ignored;
   target_.close(ignored);
+}
+
+void Session::skipTarget(const net::Endpoint& endpoint) {
+  if (!failed_) failed_ = std::make_unique<std::vector<net::Endpoint>>();
+  failed_->push_back(endpoint);
 }
 
 bool Session::alreadyFailed(const net::Endpoint& endpoint) const {

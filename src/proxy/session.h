@@ -52,6 +52,8 @@ class Session final : PumpOwner, net::ReactorOp::Callbacks, ConnectDeadlines::Wa
   ConnectStep connectTo(const net::Endpoint& endpoint, std::error_code& ec);
   bool openTarget(const net::Endpoint& endpoint, std::error_code& ec);
   void attemptFailed(const std::error_code& ec);
+  // This connection will not try `endpoint` again.
+  void skipTarget(const net::Endpoint& endpoint);
   bool alreadyFailed(const net::Endpoint& endpoint) const;
   // `waited`: the connect went through the event loop (else it completed in connectTo()).
   void connected(bool waited);

@@ -16,9 +16,15 @@ namespace {
 constexpr std::string_view kListening = "listening on ";
 
 SubprocessOptions subprocess_options(std::vector<std::string> args,
-                                     const std::map<std::string, std::string>& env) {
+                                     const std::map<std::string, std::string>& env,
+                                     const std::vector<std::string>& wrapper = {},
+                                     int stdout_fd = -1) {
   args.insert(args.begin(), edge_binary());
-  return SubprocessOptions{.argv = std::move(args), .set_env = env, .unset_env = edge_env_vars()};
+  args.insert(args.begin(), wrapper.begin(), wrapper.end());
+  return SubprocessOptions{.argv = std::move(args),
+                           .set_env = env,
+                           .unset_env = edge_env_vars(),
+                           .stdout_fd = stdout_fd};
 }
 
 std::string joined_tail(const std::vector<std::string>& lines) {
@@ -73,7 +79,8 @@ EdgeProcess::EdgeProcess(EdgeOptions options) {
   if (options.default_listen && !has_listen) {
     options.args.insert(options.args.begin(), {"--listen", "127.0.0.1:0"});
   }
-  process_ = std::make_unique<Subprocess>(subprocess_options(options.args, options.env));
+  process_ = std::make_unique<Subprocess>(
+      subprocess_options(options.args, options.env, options.wrapper, options.stdout_fd));
   std::optional<std::string> line;
   run_until(
       [&] {

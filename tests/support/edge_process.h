@@ -29,6 +29,9 @@ struct EdgeOptions {
   std::map<std::string, std::string> env{};  // e.g. {"TARGET_PORT", "9001"}
   bool default_listen = true;                // add --listen 127.0.0.1:0 unless args has --listen
   std::chrono::milliseconds ready_deadline = std::chrono::seconds(15);
+  // Runs the daemon as `wrapper... edge-connector args...` (e.g. a program that restricts it).
+  std::vector<std::string> wrapper{};
+  int stdout_fd = -1;  // >= 0: the access log goes there instead of being captured
 };
 
 class EdgeProcess {

@@ -95,7 +95,8 @@ Subprocess::Subprocess(SubprocessOptions options) : argv_(options.argv) {
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::signal(SIGPIPE, SIG_DFL);  // ignored dispositions survive exec
-    if (::dup2(dev_null.get(), STDIN_FILENO) < 0 || ::dup2(out_w.get(), STDOUT_FILENO) < 0 ||
+    if (::dup2(dev_null.get(), STDIN_FILENO) < 0 ||
+        ::dup2(options.stdout_fd >= 0 ? options.stdout_fd : out_w.get(), STDOUT_FILENO) < 0 ||
         ::dup2(err_w.get(), STDERR_FILENO) < 0) {
       child_fail(report_w.get());
     }

@@ -30,6 +30,7 @@ struct SubprocessOptions {
   std::vector<std::string> argv{};               // argv[0] is the program; PATH is searched
   std::map<std::string, std::string> set_env{};  // added to (or replacing) the inherited env
   std::vector<std::string> unset_env{};          // removed from the inherited env
+  int stdout_fd = -1;  // >= 0: the child's stdout is this descriptor (not captured)
 };
 
 class Subprocess {

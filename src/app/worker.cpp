@@ -29,7 +29,9 @@ void Worker::start() {
 
 void Worker::drained() {
   drain_timer_.cancel();
-  if (idle_sweep_) idle_sweep_->stop();  // nothing left to sweep: let the event loop end
+  // Nothing may keep the event loop running now: no sweep, no connect deadline.
+  if (idle_sweep_) idle_sweep_->stop();
+  ctx_.deadlines.stop();
   if (auto done = std::exchange(on_drained_, nullptr)) done();
 }
 

@@ -11,6 +11,11 @@ void ConnectDeadlines::add(Waiter& waiter) {
   arm();
 }
 
+void ConnectDeadlines::stop() {
+  armed_ = false;
+  timer_.cancel();  // the handler sees operation_aborted and touches nothing
+}
+
 void ConnectDeadlines::arm() {
   // An armed timer stays on an earlier deadline even if that waiter left: it then fires once
   // for nothing and re-arms for the new front, cheaper than re-setting it on every remove.
@@ -18,7 +23,7 @@ void ConnectDeadlines::arm() {
   armed_ = true;
   timer_.expires_at(waiting_.front()->deadline);
   timer_.async_wait([this](std::error_code ec) {
-    if (ec == asio::error::operation_aborted) return;  // the timer (and this) are going away
+    if (ec == asio::error::operation_aborted) return;  // stop(), or this is going away
     armed_ = false;
     expire();
   });

@@ -41,6 +41,9 @@ class ConnectDeadlines {
   // Takes `waiter` out of the queue; nothing if it is not queued.
   void remove(Waiter& waiter) { waiting_.remove(&waiter); }
   size_t size() const { return waiting_.size(); }
+  // Disarms the timer, which may still wait for an attempt that already ended: a drained
+  // worker's event loop must have nothing left to run. A later add() arms it again.
+  void stop();
 
  private:
   using Timer =

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -212,6 +213,23 @@ TEST_F(ConnectTimeout, AHandshakeRefusedLateFailsTheAttemptBeforeTheTimeout) {
   EXPECT_EQ(record.get("error"), "Connection refused");
   EXPECT_EQ(record.integer("attempts"), 1);  // the only target, already tried
   EXPECT_GE(record.integer("duration_ms"), 500);
+}
+
+// The deadline of a connect that waited and then succeeded must not keep a drained process
+// alive: it exits right after the last connection, not when that deadline would have passed.
+TEST_F(ConnectTimeout, ADrainedProcessDoesNotWaitForAFinishedConnectsDeadline) {
+  startWithHole({}, {"--connect-timeout", "20s", "--drain-timeout", "1s"});
+
+  auto client = clientWaitingOnTheHole();
+  ASSERT_TRUE(client);
+  hole.startAnswering("late");  // the retransmitted SYN gets through: the connect succeeds
+  EXPECT_EQ(client->read_line(kIoTimeout), "late");
+  client.reset();  // the hole closed its side already: the connection ends
+  ASSERT_TRUE(edge().wait_access_log(1, kIoTimeout));
+
+  ASSERT_TRUE(signal_edge(SIGTERM));
+  const auto status = edge().process().wait_exit(3s);
+  EXPECT_EQ(status, 0) << "still running 3 s after SIGTERM with nothing open";
 }
 
 }  // namespace

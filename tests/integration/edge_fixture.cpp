@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <iostream>
 
 namespace edge::test {
@@ -90,7 +91,11 @@ std::vector<std::string> EdgeFixture::dns_args() const {
 }
 
 EdgeProcess& EdgeFixture::start_edge(std::vector<std::string> extra_args) {
-  std::vector<std::string> args = {"--target", kService, "--connect-timeout", "2s"};
+  std::vector<std::string> args = {"--target", kService};
+  // 2 s unless the test asks for another (each flag may be given once).
+  if (std::find(extra_args.begin(), extra_args.end(), "--connect-timeout") == extra_args.end()) {
+    args.insert(args.end(), {"--connect-timeout", "2s"});
+  }
   for (auto& arg : dns_args()) args.push_back(std::move(arg));
   for (auto& arg : extra_args) args.push_back(std::move(arg));
   return start_edge_with({.args = std::move(args)});

@@ -47,7 +47,8 @@ class EdgeFixture : public ::testing::Test {
   // dnsmasq, and the daemon with `extra_args`.
   Backend& start_with_echo_backend(std::vector<std::string> extra_args = {});
   // The daemon pointed at kService through our dnsmasq, with fast refresh (1 s..2 s), a 2 s
-  // connect timeout and `extra_args` appended (do not repeat one of those flags in them).
+  // connect timeout (unless `extra_args` set --connect-timeout) and `extra_args` appended (do
+  // not repeat one of the other flags in them).
   EdgeProcess& start_edge(std::vector<std::string> extra_args = {});
   EdgeProcess& start_edge_with(EdgeOptions options);
   std::vector<std::string> dns_args() const;

@@ -83,5 +83,33 @@ TEST(ConnectDeadlines, AnExpiryMayQueueTheNextAttempt) {
   EXPECT_EQ(expired, (std::vector<int>{1, 2}));
 }
 
+// A drained worker's loop must end at once, not when a finished attempt's deadline passes.
+TEST(ConnectDeadlines, StopLeavesTheLoopNothingToWaitFor) {
+  asio::io_context io;
+  ConnectDeadlines deadlines(io, 10s);
+  std::vector<int> expired;
+  Attempt a(expired, 1);
+  deadlines.add(a);
+  deadlines.remove(a);  // connected: the timer stays armed for its deadline
+  deadlines.stop();
+  const auto start = Clock::now();
+  io.run_for(5s);
+  EXPECT_LT(Clock::now() - start, 1s) << "the loop waited for a deadline nobody needs";
+  EXPECT_TRUE(expired.empty());
+}
+
+TEST(ConnectDeadlines, AWaiterAddedAfterStopStillExpires) {
+  asio::io_context io;
+  ConnectDeadlines deadlines(io, 10ms);
+  std::vector<int> expired;
+  Attempt a(expired, 1), b(expired, 2);
+  deadlines.add(a);
+  deadlines.remove(a);
+  deadlines.stop();
+  deadlines.add(b);
+  io.run_for(1s);
+  EXPECT_EQ(expired, (std::vector<int>{2}));
+}
+
 }  // namespace
 }  // namespace edge::proxy

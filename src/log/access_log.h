@@ -3,9 +3,15 @@
 //
 // Workers never wait for stdout and never wake another thread per line: each appends to its
 // own shard's buffer (a lock only the flusher takes, for a swap), and a flusher thread writes
-// every shard's lines every 100 ms, one write() per shard. If stdout stalls, a shard stops
-// growing at 4 MiB and further lines are dropped and counted (reported on stderr).
+// every shard's lines every 100 ms. If stdout stalls, a shard stops growing at 4 MiB and
+// further lines are dropped and counted (reported on stderr).
+//
+// The flusher itself never sits in a write() that cannot finish: it waits for stdout with
+// poll() and writes no more than a pipe promised room for (sockets: MSG_DONTWAIT), so at
+// shutdown it can give up. Shutdown is bounded whatever stdout does (a pipe nobody reads):
+// what stdout has not accepted once it took nothing for `stall_limit` is dropped and counted.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -57,8 +63,10 @@ class AccessLog {
 
   // `shards`: one per writing thread. `fd`: where lines go (stdout; a pipe in tests).
   explicit AccessLog(size_t shards, int fd = 1,
-                     std::chrono::milliseconds interval = std::chrono::milliseconds(100));
-  ~AccessLog();  // writes every line still buffered
+                     std::chrono::milliseconds interval = std::chrono::milliseconds(100),
+                     std::chrono::milliseconds stall_limit = std::chrono::seconds(2));
+  // Writes every line still buffered, giving up once stdout took nothing for `stall_limit`.
+  ~AccessLog();
   AccessLog(const AccessLog&) = delete;
   AccessLog& operator=(const AccessLog&) = delete;
 
@@ -69,15 +77,23 @@ class AccessLog {
  private:
   void run();
   void flushAll(std::string& scratch);
+  // Writes `data` out, waiting while stdout is full; returns the bytes written (fewer only
+  // after a write error, or once stopping and stdout took nothing for the stall limit).
+  size_t writeOut(std::string_view data);
 
   std::vector<std::unique_ptr<Shard>> shards_;
   int fd_;
+  bool is_socket_ = false;   // send(MSG_DONTWAIT) instead of write()
+  bool is_regular_ = false;  // a file: never full, written without poll()
   std::chrono::milliseconds interval_;
+  std::chrono::milliseconds stall_limit_;
   std::mutex stop_mutex_;
   std::condition_variable stop_cv_;
-  bool stop_ = false;
+  bool stop_ = false;                  // guarded by stop_mutex_, for the flusher's sleep
+  std::atomic<bool> stopping_{false};  // the same, read while waiting for stdout
   bool write_failed_ = false;
-  std::thread thread_;  // last: started once everything above exists
+  bool gave_up_ = false;  // stdout stalled during shutdown: the rest is dropped
+  std::thread thread_;    // last: started once everything above exists
 };
 
 }  // namespace edge::log

@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <future>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -150,6 +152,45 @@ TEST_F(AccessLogWriter, ABlockedOutputDropsLinesInsteadOfGrowing) {
   log.reset();
   reader.join();
   EXPECT_EQ(out.size(), fits * line);
+}
+
+// Stdout a pipe nobody reads: shutdown must still end, soon after the stall limit, with what
+// could not be written dropped (the process would otherwise never exit after SIGTERM).
+TEST_F(AccessLogWriter, ShutdownEndsWhenNobodyReadsTheOutput) {
+  ::fcntl(write_end_, F_SETPIPE_SZ, 4096);  // one page: a handful of lines fill it
+  auto log = std::make_unique<AccessLog>(2, write_end_, 10ms, 200ms);
+  for (uint16_t i = 0; i < 200; ++i) log->shard(i % 2).write(record(i));
+  std::this_thread::sleep_for(50ms);  // the flusher is now waiting for room in the pipe
+  auto destroyed = std::async(std::launch::async, [&] { log.reset(); });
+  ASSERT_EQ(destroyed.wait_for(5s), std::future_status::ready)
+      << "the destructor waits for a reader that never comes";
+  // The lines that fitted arrived whole; the rest were dropped, never half-written.
+  const auto out = drain(50ms);
+  EXPECT_GT(out.size(), 0u);
+  EXPECT_LE(out.size(), 4096u);
+  EXPECT_EQ(out.back(), '\n');
+}
+
+// A slow reader is not a stalled one: everything arrives if stdout keeps taking bytes.
+TEST_F(AccessLogWriter, ShutdownWaitsForAReaderThatKeepsReading) {
+  ::fcntl(write_end_, F_SETPIPE_SZ, 4096);
+  auto log = std::make_unique<AccessLog>(1, write_end_, 10ms, 300ms);
+  const size_t lines = 400;  // ~40 pipes full
+  for (uint16_t i = 0; i < lines; ++i) log->shard(0).write(record(i));
+  std::string out;
+  std::thread reader([&] {
+    char buf[1024];
+    const auto deadline = steady_clock::now() + 10s;
+    while (static_cast<size_t>(std::count(out.begin(), out.end(), '\n')) < lines &&
+           steady_clock::now() < deadline) {
+      const ssize_t n = ::read(read_end_, buf, sizeof buf);  // 1 KiB at a time, 2 ms apart
+      if (n > 0) out.append(buf, static_cast<size_t>(n));
+      std::this_thread::sleep_for(2ms);
+    }
+  });
+  log.reset();
+  reader.join();
+  EXPECT_EQ(static_cast<size_t>(std::count(out.begin(), out.end(), '\n')), lines);
 }
 
 }  // namespace

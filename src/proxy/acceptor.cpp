@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -52,7 +53,13 @@ net::ReactorOp::Attempt Acceptor::attempt(net::ReactorOp&) {
 }
 
 void Acceptor::complete(net::ReactorOp&, const std::error_code& ec) {
-  if (ec || !listener_.is_open()) return;  // closed: stop accepting
+  if (ec || !listener_.is_open()) {  // closed: stop accepting
+    // Accepted in the same loop pass as the close (the drain began): the worker may already
+    // count as drained, so this client is not served; closing tells it at once, where leaving
+    // the descriptor open would keep it waiting until the process exits.
+    if (accepted_fd_ >= 0) ::close(std::exchange(accepted_fd_, -1));
+    return;
+  }
   if (accepted_fd_ < 0) {
     // Out of descriptors or memory: log, pause briefly instead of spinning, keep serving.
     if (consecutive_errors_++ % 100 == 0) {

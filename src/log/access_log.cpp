@@ -2,12 +2,7 @@
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
-#include <limits.h>
-#include <poll.h>
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -49,18 +44,6 @@ std::string formatAccess(const AccessRecord& record) {
   return line;
 }
 
-namespace {
-
-// How much of `data`, at most `limit` bytes, ends at a line end (all of `limit` when not even
-// one line fits).
-size_t wholeLines(std::string_view data, size_t limit) {
-  if (data.size() <= limit) return data.size();
-  const size_t last_end = data.rfind('\n', limit - 1);
-  return last_end == std::string_view::npos ? limit : last_end + 1;
-}
-
-}  // namespace
-
 void AccessLog::Shard::write(const AccessRecord& record) {
   std::lock_guard lock(mutex_);
   if (lines_.size() >= kShardLimit) {  // stdout is not keeping up: drop, never block
@@ -72,12 +55,7 @@ void AccessLog::Shard::write(const AccessRecord& record) {
 
 AccessLog::AccessLog(size_t shards, int fd, std::chrono::milliseconds interval,
                      std::chrono::milliseconds stall_limit)
-    : fd_(fd), interval_(interval), stall_limit_(stall_limit) {
-  struct stat st {};
-  if (::fstat(fd_, &st) == 0) {
-    is_socket_ = S_ISSOCK(st.st_mode);
-    is_regular_ = S_ISREG(st.st_mode);
-  }
+    : out_(fd), interval_(interval), stall_limit_(stall_limit) {
   for (size_t i = 0; i < shards; ++i) shards_.push_back(std::make_unique<Shard>());
   thread_ = std::thread([this] { run(); });
 }
@@ -112,7 +90,17 @@ void AccessLog::flushAll(std::string& scratch) {
       scratch.swap(shard->lines_);  // the shard keeps the spare's capacity
       dropped += std::exchange(shard->dropped_, 0);
     }
-    const size_t written = gave_up_ || write_failed_ ? 0 : writeOut(scratch);
+    const size_t written =
+        gave_up_ || out_.failed()
+            ? 0
+            : out_.write(scratch, [this](OutputWriter::Clock::duration stalled) {
+                return !stopping_ || stalled < stall_limit_;  // never give up while running
+              });
+    if (out_.failed() && !write_failed_) {
+      write_failed_ = true;
+      spdlog::error("access log: cannot write: {}; no more lines will be written",
+                    std::strerror(out_.error()));
+    }
     if (written < scratch.size() && !write_failed_) {  // stopping, and stdout took nothing
       gave_up_ = true;
       dropped += static_cast<uint64_t>(
@@ -127,47 +115,6 @@ void AccessLog::flushAll(std::string& scratch) {
   } else {
     spdlog::warn("access log: dropped {} line(s): stdout is blocked", dropped);
   }
-}
-
-size_t AccessLog::writeOut(std::string_view data) {
-  using Clock = std::chrono::steady_clock;
-  constexpr int kPollSliceMs = 100;  // how soon a blocked flusher notices shutdown
-  size_t done = 0;
-  auto last_progress = Clock::now();
-  while (done < data.size()) {
-    if (!is_regular_) {
-      pollfd p{fd_, POLLOUT, 0};
-      const int ready = ::poll(&p, 1, kPollSliceMs);
-      if (ready < 0 && errno != EINTR) {
-        spdlog::error("access log: cannot wait for stdout: {}", std::strerror(errno));
-        write_failed_ = true;
-        break;
-      }
-      if (ready <= 0) {
-        if (stopping_ && Clock::now() - last_progress >= stall_limit_) return done;
-        continue;
-      }
-    }
-    const size_t left = data.size() - done;
-    // POLLOUT on a pipe or terminal promises room for PIPE_BUF bytes: a larger write could
-    // block until a reader comes, and then shutdown could not give up. Whole lines only, so
-    // giving up never leaves half a line (and a write up to PIPE_BUF is atomic).
-    const ssize_t n =
-        is_socket_    ? ::send(fd_, data.data() + done, left, MSG_DONTWAIT | MSG_NOSIGNAL)
-        : is_regular_ ? ::write(fd_, data.data() + done, left)
-                      : ::write(fd_, data.data() + done, wholeLines(data.substr(done), PIPE_BUF));
-    if (n > 0) {
-      done += static_cast<size_t>(n);
-      last_progress = Clock::now();
-      continue;
-    }
-    if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
-    spdlog::error("access log: cannot write: {}; no more lines will be written",
-                  std::strerror(n < 0 ? errno : EIO));
-    write_failed_ = true;
-    break;
-  }
-  return done;
 }
 
 }  // namespace edge::log

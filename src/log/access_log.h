@@ -6,10 +6,9 @@
 // every shard's lines every 100 ms. If stdout stalls, a shard stops growing at 4 MiB and
 // further lines are dropped and counted (reported on stderr).
 //
-// The flusher itself never sits in a write() that cannot finish: it waits for stdout with
-// poll() and writes no more than a pipe promised room for (sockets: MSG_DONTWAIT), so at
-// shutdown it can give up. Shutdown is bounded whatever stdout does (a pipe nobody reads):
-// what stdout has not accepted once it took nothing for `stall_limit` is dropped and counted.
+// The flusher never sits in a write() that cannot finish (log/output_writer.h), so shutdown is
+// bounded whatever stdout does (a pipe nobody reads): what stdout has not accepted once it took
+// nothing for `stall_limit` is dropped and counted.
 
 #include <atomic>
 #include <chrono>
@@ -23,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "log/output_writer.h"
 #include "net/endpoint.h"
 #include "proxy/close_reason.h"
 
@@ -77,14 +77,9 @@ class AccessLog {
  private:
   void run();
   void flushAll(std::string& scratch);
-  // Writes `data` out, waiting while stdout is full; returns the bytes written (fewer only
-  // after a write error, or once stopping and stdout took nothing for the stall limit).
-  size_t writeOut(std::string_view data);
 
   std::vector<std::unique_ptr<Shard>> shards_;
-  int fd_;
-  bool is_socket_ = false;   // send(MSG_DONTWAIT) instead of write()
-  bool is_regular_ = false;  // a file: never full, written without poll()
+  OutputWriter out_;
   std::chrono::milliseconds interval_;
   std::chrono::milliseconds stall_limit_;
   std::mutex stop_mutex_;

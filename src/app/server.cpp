@@ -5,6 +5,7 @@
 
 #include <asio/post.hpp>
 #include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
 #include <csignal>
 #include <memory>
 #include <thread>
@@ -33,13 +34,33 @@ unsigned workerCount(const config::Config& config) {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
-// Signals are handled on the main thread's io_context; workers are told through post().
-// First SIGTERM/SIGINT drains every worker, a second one closes every connection at once.
-class Shutdown {
+// Signals are handled on the main thread's io_context from the start, so a signal during the
+// first DNS wait stops the process cleanly instead of killing it with the default action.
+// Before serving: the first SIGTERM/SIGINT stops at once (no connection was served). While
+// serving: the first drains every worker, a second one closes every connection at once.
+// Main thread only; workers are told through post().
+class Lifecycle {
  public:
-  Shutdown(asio::io_context& main_io, std::vector<std::unique_ptr<Worker>>& workers)
+  Lifecycle(asio::io_context& main_io, std::vector<std::unique_ptr<Worker>>& workers)
       : main_io_(main_io), signals_(main_io, SIGINT, SIGTERM), workers_(workers) {
     arm();
+  }
+
+  // Starts the workers (once; not after a stop). Returns false if a signal came first.
+  bool serve() {
+    if (serving_ || stopped_) return false;
+    serving_ = true;
+    for (auto& w : workers_) {
+      w->start();
+      threads_.emplace_back([worker = w.get()] { worker->io().run(); });
+    }
+    return true;
+  }
+  bool serving() const { return serving_; }
+
+  // After main_io.run() returned.
+  void join() {
+    for (auto& t : threads_) t.join();
   }
 
  private:
@@ -47,7 +68,14 @@ class Shutdown {
     signals_.async_wait([this](std::error_code ec, int signo) {
       if (ec) return;  // cancelled: every worker drained
       arm();
-      if (!draining_) {
+      if (!serving_) {
+        if (stopped_) return;
+        stopped_ = true;
+        spdlog::info("signal {} before serving: stopping", signo);
+        std::error_code ignored;
+        signals_.cancel(ignored);
+        main_io_.stop();  // the first-answer timer is still armed
+      } else if (!draining_) {
         draining_ = true;
         spdlog::info("signal {}: stopped accepting; draining", signo);
         for (auto& w : workers_) {
@@ -72,9 +100,16 @@ class Shutdown {
   asio::io_context& main_io_;
   asio::signal_set signals_;
   std::vector<std::unique_ptr<Worker>>& workers_;
+  std::vector<std::thread> threads_;
+  bool serving_ = false;
+  bool stopped_ = false;
   bool draining_ = false;
   size_t drained_ = 0;
 };
+
+// How long the first clients may wait (in the listen backlog) for a first DNS answer before
+// the workers serve anyway; DNS down is no reason not to serve (targets come when it answers).
+constexpr std::chrono::seconds kFirstAnswerWait{10};
 
 }  // namespace
 
@@ -82,21 +117,14 @@ int runServer(const config::Config& config) {
   std::signal(SIGPIPE, SIG_IGN);
   raiseFileLimit();
 
-  discovery::TargetBoard board;
-  std::string error;
-  auto discovery = discovery::Discovery::create(config, board, error);
-  if (!discovery) {
-    spdlog::error("{}", error);
-    return 1;
-  }
-  discovery->start();
-  // Give the first answer a chance so the first clients find targets; DNS down is no reason
-  // not to listen, though (the targets will come when it answers).
-  if (!discovery->waitFirstRound(std::chrono::seconds(10))) {
-    spdlog::warn("discovery: no answer yet for {}; listening anyway", config.target);
-  }
-
   asio::io_context main_io(1);
+  std::vector<std::unique_ptr<Worker>> workers;
+  Lifecycle lifecycle(main_io, workers);  // signals handled from here on
+
+  // Listen first: discovery must know our own endpoints to never forward to itself. Clients
+  // that connect before the workers serve wait in the backlog (the kernel completes the
+  // handshake), which beats being refused.
+  std::string error;
   const unsigned count = workerCount(config);
   auto acceptors = proxy::openListeners(main_io, config.listen_address, config.listen_port, count,
                                         config.backlog, config.keepalive, error);
@@ -105,24 +133,41 @@ int runServer(const config::Config& config) {
     return 1;
   }
   const auto bound = acceptors.front().local_endpoint();
+
+  discovery::TargetBoard board;
   log::AccessLog access_log(acceptors.size());  // one shard per worker
-  std::vector<std::unique_ptr<Worker>> workers;
   for (auto& acceptor : acceptors) {
     workers.push_back(std::make_unique<Worker>(config, board, access_log.shard(workers.size()),
                                                std::move(acceptor)));
   }
-  Shutdown shutdown(main_io, workers);
-  std::vector<std::thread> threads;
-  for (auto& w : workers) {
-    w->start();
-    threads.emplace_back([worker = w.get()] { worker->io().run(); });
+  auto discovery = discovery::Discovery::create(config, board, {bound}, error);
+  if (!discovery) {
+    spdlog::error("{}", error);
+    return 1;
   }
-  spdlog::info("listening on {} ({} worker{})",
-               config.listen_address ? net::format(bound) : "*:" + std::to_string(bound.port()),
-               count, count == 1 ? "" : "s");
-  main_io.run();  // until every worker drained
-  for (auto& t : threads) t.join();
 
+  const std::string where =
+      config.listen_address ? net::format(bound) : "*:" + std::to_string(bound.port());
+  auto serve = [&] {
+    if (lifecycle.serve()) {
+      spdlog::info("listening on {} ({} worker{})", where, count, count == 1 ? "" : "s");
+    }
+  };
+  asio::steady_timer first_answer(main_io, kFirstAnswerWait);
+  first_answer.async_wait([&](std::error_code ec) {
+    if (ec || lifecycle.serving()) return;
+    spdlog::warn("discovery: no answer yet for {}; serving anyway", config.target);
+    serve();
+  });
+  discovery->start([&] {
+    asio::post(main_io, [&] {
+      first_answer.cancel();
+      serve();
+    });
+  });
+
+  main_io.run();  // until every worker drained, or a signal before serving
+  lifecycle.join();
   discovery->stop();
   spdlog::info("stopped");
   return 0;

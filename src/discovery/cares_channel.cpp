@@ -2,8 +2,13 @@
 
 #include <arpa/nameser.h>
 #include <poll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include <algorithm>
+
+#include "discovery/dns_wire.h"
 
 namespace edge::discovery {
 namespace {
@@ -15,7 +20,77 @@ void trampoline(void* arg, int status, int /*timeouts*/, unsigned char* abuf, in
   (*done)(status, reply);
 }
 
+ares_socket_t openSocket(int family, int type, int protocol, void* /*self*/) {
+  return ::socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+}
+
+int connectSocket(ares_socket_t fd, const sockaddr* to, ares_socklen_t length, void* /*self*/) {
+  return ::connect(fd, to, length);
+}
+
+ares_ssize_t sendVector(ares_socket_t fd, const iovec* vector, int count, void* /*self*/) {
+  return ::writev(fd, vector, count);
+}
+
 }  // namespace
+
+ares_ssize_t CaresChannel::recvFrom(ares_socket_t fd, void* data, size_t length, int flags,
+                                    sockaddr* from, ares_socklen_t* from_length, void* self) {
+  const ares_ssize_t n = ::recvfrom(fd, data, length, flags, from, from_length);
+  if (n > 0) {
+    const std::span<const uint8_t> bytes(static_cast<const uint8_t*>(data), static_cast<size_t>(n));
+    // c-ares reads UDP with an address and TCP without one (in pieces: length, then message).
+    auto* channel = static_cast<CaresChannel*>(self);
+    if (from != nullptr) {
+      channel->noteReply(bytes);
+    } else {
+      channel->noteTcpBytes(fd, bytes);
+    }
+  }
+  return n;
+}
+
+int CaresChannel::closeSocket(ares_socket_t fd, void* self) {
+  static_cast<CaresChannel*>(self)->tcp_streams_.erase(fd);
+  return ::close(fd);
+}
+
+void CaresChannel::noteReply(std::span<const uint8_t> message) {
+  if (message.size() < 12) return;
+  const int rcode = message[3] & 0x0F;
+  if (rcode != ns_r_servfail && rcode != ns_r_notimpl && rcode != ns_r_refused) return;
+  if (auto question = readQuestion(message)) rcodes_[{question->name, question->type}] = rcode;
+}
+
+void CaresChannel::noteTcpBytes(int fd, std::span<const uint8_t> bytes) {
+  auto& stream = tcp_streams_[fd];
+  stream.insert(stream.end(), bytes.begin(), bytes.end());
+  while (stream.size() >= 2) {
+    const size_t length = (size_t{stream[0]} << 8) | stream[1];
+    if (stream.size() < 2 + length) return;
+    noteReply(std::span<const uint8_t>(stream).subspan(2, length));
+    stream.erase(stream.begin(), stream.begin() + 2 + static_cast<std::ptrdiff_t>(length));
+  }
+}
+
+int statusOfRcode(int rcode) {
+  switch (rcode) {
+    case ns_r_noerror:
+      return ARES_SUCCESS;
+    case ns_r_formerr:
+      return ARES_EFORMERR;
+    case ns_r_servfail:
+      return ARES_ESERVFAIL;
+    case ns_r_nxdomain:
+      return ARES_ENOTFOUND;
+    case ns_r_notimpl:
+      return ARES_ENOTIMP;
+    case ns_r_refused:
+      return ARES_EREFUSED;
+    default:
+      return ARES_EBADRESP;
+  }
+}
 
 std::unique_ptr<CaresChannel> CaresChannel::create(const std::vector<std::string>& servers,
                                                    std::string& error) {
@@ -37,7 +112,11 @@ std::unique_ptr<CaresChannel> CaresChannel::create(const std::vector<std::string
       return nullptr;
     }
   }
-  return std::unique_ptr<CaresChannel>(new CaresChannel(channel));
+  std::unique_ptr<CaresChannel> self(new CaresChannel(channel));
+  static const ares_socket_functions functions = {openSocket, closeSocket, connectSocket, recvFrom,
+                                                  sendVector};
+  ares_set_socket_functions(channel, &functions, self.get());
+  return self;
 }
 
 CaresChannel::~CaresChannel() {
@@ -47,8 +126,22 @@ CaresChannel::~CaresChannel() {
 }
 
 void CaresChannel::query(const std::string& name, int type, Callback done) {
-  auto* arg = new Callback(std::move(done));
-  ares_query(channel_, name.c_str(), ns_c_in, type, trampoline, arg);
+  const auto wire_name = caresQueryName(name);
+  if (!wire_name) {
+    done(ARES_EBADNAME, {});
+    return;
+  }
+  std::pair<std::string, int> key{normalizeName(name), type};
+  rcodes_.erase(key);  // an error code seen for an earlier query of this question is stale
+  auto* arg = new Callback([this, key = std::move(key), done = std::move(done)](
+                               int status, std::span<const uint8_t> reply) {
+    if (status == ARES_ECONNREFUSED) {
+      if (auto it = rcodes_.find(key); it != rcodes_.end()) status = statusOfRcode(it->second);
+    }
+    if (status != ARES_EDESTRUCTION) rcodes_.erase(key);
+    done(status, reply);
+  });
+  ares_query(channel_, wire_name->c_str(), ns_c_in, type, trampoline, arg);
 }
 
 void CaresChannel::waitAndProcess(std::chrono::milliseconds max_wait, int wake_fd) {
@@ -97,10 +190,16 @@ std::string caresStatusName(int status) {
       return "REFUSED";
     case ARES_ETIMEOUT:
       return "timeout";
+    case ARES_ENOTIMP:
+      return "NOTIMP";
+    case ARES_EFORMERR:
+      return "FORMERR";
     case ARES_ECONNREFUSED:
       return "connection refused";
     case ARES_EBADRESP:
       return "malformed reply";
+    case ARES_EBADNAME:
+      return "name c-ares cannot query";
     default:
       return ares_strerror(status);
   }

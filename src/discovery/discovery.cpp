@@ -8,6 +8,7 @@
 #include "balance/diff.h"
 #include "config/duration.h"
 #include "discovery/refresh.h"
+#include "discovery/target_filter.h"
 
 namespace edge::discovery {
 namespace {
@@ -31,6 +32,7 @@ size_t countEndpoints(const balance::TargetSet& set) {
 }  // namespace
 
 std::unique_ptr<Discovery> Discovery::create(const config::Config& config, TargetBoard& board,
+                                             std::vector<net::Endpoint> own_listeners,
                                              std::string& error) {
   auto channel = CaresChannel::create(config.dns_servers, error);
   if (!channel) return nullptr;
@@ -40,18 +42,24 @@ std::unique_ptr<Discovery> Discovery::create(const config::Config& config, Targe
     return nullptr;
   }
   return std::unique_ptr<Discovery>(
-      new Discovery(config, board, std::move(channel), std::move(wake)));
+      new Discovery(config, board, std::move(own_listeners), std::move(channel), std::move(wake)));
 }
 
 Discovery::Discovery(const config::Config& config, TargetBoard& board,
+                     std::vector<net::Endpoint> own_listeners,
                      std::unique_ptr<CaresChannel> channel, net::Fd wake)
-    : config_(config), board_(board), channel_(std::move(channel)), wake_(std::move(wake)) {}
+    : config_(config),
+      board_(board),
+      own_listeners_(std::move(own_listeners)),
+      channel_(std::move(channel)),
+      wake_(std::move(wake)) {}
 
 Discovery::~Discovery() {
   stop();
 }
 
-void Discovery::start() {
+void Discovery::start(std::function<void()> on_first_round) {
+  on_first_round_ = std::move(on_first_round);
   thread_ = std::thread([this] { run(); });
 }
 
@@ -60,11 +68,6 @@ void Discovery::stop() {
   const uint64_t one = 1;
   [[maybe_unused]] auto n = ::write(wake_.get(), &one, sizeof one);
   if (thread_.joinable()) thread_.join();
-}
-
-bool Discovery::waitFirstRound(std::chrono::milliseconds deadline) {
-  std::unique_lock lock(first_round_mutex_);
-  return first_round_cv_.wait_for(lock, deadline, [this] { return first_round_done_; });
 }
 
 void Discovery::run() {
@@ -90,26 +93,53 @@ void Discovery::run() {
   lookup_.reset();
 }
 
+void Discovery::dropUnusable(LookupResult& result) const {
+  if (!result.error.empty()) return;
+  const auto local =
+      own_listeners_.empty() ? std::vector<asio::ip::address>{} : localInterfaceAddresses();
+  size_t dropped = 0;
+  for (auto& target : result.targets) {
+    std::erase_if(target.endpoints, [&](const net::Endpoint& ep) {
+      std::string why;
+      if (auto reason = unusableReason(ep)) {
+        why = *reason;
+      } else if (isOwnListener(ep, own_listeners_, local)) {
+        why = "this process's own listener (forwarding to it would loop)";
+      } else {
+        return false;
+      }
+      result.warnings.push_back("dropped target " + target.name + " " + net::format(ep) + ": " +
+                                why);
+      ++dropped;
+      return true;
+    });
+  }
+  std::erase_if(result.targets, [](const balance::Target& t) { return t.endpoints.empty(); });
+  if (result.targets.empty()) {
+    result.error = "no usable target (" + std::to_string(dropped) + " address(es) dropped)";
+  }
+}
+
 void Discovery::onResult(LookupResult result) {
   lookup_done_ = true;
   const auto now = Clock::now();
-  // Warnings repeat every round while the records stay the same: log only new ones.
-  for (const auto& w : result.warnings) {
+  dropUnusable(result);
+  // Warnings repeat every round while the records stay the same: log only new ones, once.
+  std::vector<std::string> seen;
+  for (auto& w : result.warnings) {
+    if (std::find(seen.begin(), seen.end(), w) != seen.end()) continue;
     if (std::find(last_warnings_.begin(), last_warnings_.end(), w) == last_warnings_.end()) {
       spdlog::warn("discovery: {}: {}", config_.target, w);
     }
+    seen.push_back(std::move(w));
   }
-  last_warnings_ = std::move(result.warnings);
+  last_warnings_ = std::move(seen);
   if (result.error.empty()) {
     onSuccess(result, now);
   } else {
     onFailure(result, now);
   }
-  {
-    std::lock_guard lock(first_round_mutex_);
-    first_round_done_ = true;
-  }
-  first_round_cv_.notify_all();
+  if (auto first = std::exchange(on_first_round_, nullptr)) first();
 }
 
 void Discovery::onSuccess(LookupResult& result, Clock::time_point now) {

@@ -1,13 +1,13 @@
 #pragma once
 // Keeps the TargetBoard current: runs a Lookup whenever the last answer's TTL (clamped) runs
 // out, keeps the last known good targets when a lookup fails, logs every change.
-// Owns its thread and its c-ares channel; start()/stop()/waitFirstRound() are for the main thread.
+// Drops records it must never connect to (target_filter.h) before they can replace the set.
+// Owns its thread and its c-ares channel; start()/stop() are for the main thread.
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
+#include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,30 +28,39 @@ struct DiscoveryStats {
 
 class Discovery {
  public:
-  // Returns nullptr and sets `error` when the resolver cannot be set up.
+  // `own_listeners`: the bound endpoints of this process's listening sockets; an answer naming
+  // one of them (or, for a wildcard listener, any local address on its port) is dropped, since
+  // forwarding to itself loops until descriptors run out. Returns nullptr and sets `error` when
+  // the resolver cannot be set up.
   static std::unique_ptr<Discovery> create(const config::Config& config, TargetBoard& board,
+                                           std::vector<net::Endpoint> own_listeners,
                                            std::string& error);
   ~Discovery();
 
-  void start();
+  // `on_first_round` runs once, on the discovery thread, when the first lookup round ended
+  // (either way); it must only hand the news over (e.g. asio::post).
+  void start(std::function<void()> on_first_round = {});
   void stop();
-  // Blocks until the first lookup round ended (either way) or the deadline passed.
-  bool waitFirstRound(std::chrono::milliseconds deadline);
 
   const DiscoveryStats& stats() const { return stats_; }
 
  private:
   using Clock = std::chrono::steady_clock;
 
-  Discovery(const config::Config& config, TargetBoard& board, std::unique_ptr<CaresChannel> channel,
+  Discovery(const config::Config& config, TargetBoard& board,
+            std::vector<net::Endpoint> own_listeners, std::unique_ptr<CaresChannel> channel,
             net::Fd wake);
   void run();
   void onResult(LookupResult result);
   void onSuccess(LookupResult& result, Clock::time_point now);
   void onFailure(const LookupResult& result, Clock::time_point now);
+  // Removes endpoints it must not connect to, with a warning each; an answer left with nothing
+  // usable becomes a failure (the last known good targets stay).
+  void dropUnusable(LookupResult& result) const;
 
   const config::Config& config_;
   TargetBoard& board_;
+  const std::vector<net::Endpoint> own_listeners_;
   DiscoveryStats stats_;
 
   // Discovery-thread state. lookup_ is declared before channel_ so the channel (whose
@@ -68,10 +77,8 @@ class Discovery {
   bool expired_ = false;
 
   std::atomic<bool> stopping_{false};
+  std::function<void()> on_first_round_;  // discovery thread once started
   std::thread thread_;
-  std::mutex first_round_mutex_;
-  std::condition_variable first_round_cv_;
-  bool first_round_done_ = false;
 };
 
 }  // namespace edge::discovery

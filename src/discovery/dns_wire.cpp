@@ -128,4 +128,46 @@ std::optional<SrvData> parseSrv(std::span<const uint8_t> m, const ResourceRecord
   return srv;
 }
 
+std::optional<std::string> parseCname(std::span<const uint8_t> m, const ResourceRecord& rr) {
+  if (rr.type != kTypeCname || rr.rdata.empty()) return std::nullopt;
+  size_t end = 0;
+  auto target = decodeName(m, rr.rdata_offset, &end);
+  if (!target || end > rr.rdata_offset + rr.rdata.size()) return std::nullopt;
+  return target;
+}
+
+std::optional<Question> readQuestion(std::span<const uint8_t> m) {
+  if (m.size() < kHeaderSize || read16(m, 4) == 0) return std::nullopt;
+  size_t end = 0;
+  auto name = decodeName(m, kHeaderSize, &end);
+  if (!name || end + 4 > m.size()) return std::nullopt;
+  return Question{std::move(*name), read16(m, end)};
+}
+
+std::optional<std::string> caresQueryName(std::string_view name) {
+  std::string out;
+  out.reserve(name.size());
+  for (size_t i = 0; i < name.size(); ++i) {
+    if (name[i] != '\\') {
+      out += name[i];
+      continue;
+    }
+    int byte = 0;
+    if (i + 3 < name.size() && std::isdigit(static_cast<unsigned char>(name[i + 1])) &&
+        std::isdigit(static_cast<unsigned char>(name[i + 2])) &&
+        std::isdigit(static_cast<unsigned char>(name[i + 3]))) {
+      byte = (name[i + 1] - '0') * 100 + (name[i + 2] - '0') * 10 + (name[i + 3] - '0');
+      i += 3;
+    } else if (i + 1 < name.size()) {
+      byte = static_cast<unsigned char>(name[++i]);
+    } else {
+      return std::nullopt;
+    }
+    if (byte == 0 || byte > 255) return std::nullopt;
+    out += '\\';
+    out += static_cast<char>(byte);
+  }
+  return out;
+}
+
 }  // namespace edge::discovery

@@ -15,6 +15,7 @@ inline constexpr uint16_t kTypeA = 1;
 inline constexpr uint16_t kTypeCname = 5;
 inline constexpr uint16_t kTypeAaaa = 28;
 inline constexpr uint16_t kTypeSrv = 33;
+inline constexpr uint16_t kClassIn = 1;
 
 enum class Section { Answer, Authority, Additional };
 
@@ -47,6 +48,23 @@ std::optional<DnsMessage> parseMessage(std::span<const uint8_t> message);
 std::optional<std::string> readName(std::span<const uint8_t> message, size_t offset);
 
 std::optional<SrvData> parseSrv(std::span<const uint8_t> message, const ResourceRecord& rr);
+
+// The alias target of a CNAME record (must lie within its rdata).
+std::optional<std::string> parseCname(std::span<const uint8_t> message, const ResourceRecord& rr);
+
+struct Question {
+  std::string name;  // as readName writes it
+  uint16_t type = 0;
+};
+
+// The first question of a message (replies echo it); nullopt if malformed.
+std::optional<Question> readQuestion(std::span<const uint8_t> message);
+
+// The name in the form c-ares 1.18's ares_query takes: it reads "\X" as the byte X but not the
+// \DDD escapes our names carry (b1\046test would be asked as b1046test), so every escaped
+// byte is written as a backslash and the byte itself. nullopt for a name holding a NUL byte
+// (a C string cannot carry it) or a malformed escape.
+std::optional<std::string> caresQueryName(std::string_view name);
 
 // Lower-cases and strips one trailing dot, so names compare as DNS compares them.
 std::string normalizeName(std::string_view name);

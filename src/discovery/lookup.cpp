@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "discovery/answer_records.h"
 #include "discovery/dns_wire.h"
 
 namespace edge::discovery {
@@ -63,18 +64,18 @@ std::optional<DnsMessage> Lookup::acceptReply(int status, std::span<const uint8_
 void Lookup::onAddressReply(int status, std::span<const uint8_t> reply) {
   auto msg = acceptReply(status, reply);
   if (!msg) return;
-  balance::Target target{normalizeName(config_.target), 0, 1, {}};
-  uint32_t ttl = UINT32_MAX;
-  for (const auto& rr : msg->records) {
-    if (rr.section != Section::Answer) continue;
-    ttl = std::min(ttl, rr.ttl);  // CNAMEs in the chain count too
-    if (auto addr = addressOf(rr)) target.endpoints.emplace_back(*addr, *config_.target_port);
+  const uint16_t type = config_.type == config::RecordType::A ? kTypeA : kTypeAaaa;
+  const std::string question = normalizeName(config_.target);
+  const auto answers = selectAnswers(reply, *msg, question, type);
+  balance::Target target{question, 0, 1, {}};
+  for (const auto* rr : answers.records) {
+    if (auto addr = addressOf(*rr)) target.endpoints.emplace_back(*addr, *config_.target_port);
   }
   if (target.endpoints.empty()) {
     result_.error = caresStatusName(ARES_ENODATA);
     return finish();
   }
-  result_.ttl = ttl;
+  result_.ttl = answers.ttl;
   result_.targets.push_back(std::move(target));
   finish();
 }
@@ -82,55 +83,70 @@ void Lookup::onAddressReply(int status, std::span<const uint8_t> reply) {
 void Lookup::onSrvReply(int status, std::span<const uint8_t> reply) {
   auto msg = acceptReply(status, reply);
   if (!msg) return;
-  uint32_t ttl = UINT32_MAX;
-  std::map<std::string, AddressRecords> additional;
-  for (const auto& rr : msg->records) {
-    if (rr.section == Section::Answer) {
-      ttl = std::min(ttl, rr.ttl);
-      if (rr.type != kTypeSrv) continue;
-      auto srv = parseSrv(reply, rr);
-      if (!srv) {
-        result_.warnings.push_back("ignored a malformed SRV record for " + rr.name);
-        continue;
-      }
-      if (srv->target.empty()) continue;  // "." : service explicitly not available here
-      srv_.push_back({srv->priority, srv->weight, srv->port, srv->target});
-    } else if (rr.section == Section::Additional) {
-      if (auto addr = addressOf(rr)) {
-        auto& a = additional[rr.name];
-        a.addresses.push_back(*addr);
-        a.min_ttl = std::min(a.min_ttl, rr.ttl);
-      }
+  const auto answers = selectAnswers(reply, *msg, normalizeName(config_.target), kTypeSrv);
+  for (const auto* rr : answers.records) {
+    auto srv = parseSrv(reply, *rr);
+    if (!srv) {
+      result_.warnings.push_back("ignored a malformed SRV record for " + rr->name);
+      continue;
     }
+    if (srv->target.empty()) continue;  // "." : service explicitly not available here
+    srv_.push_back({srv->priority, srv->weight, srv->port, srv->target});
   }
   if (srv_.empty()) {
     result_.error = caresStatusName(ARES_ENODATA);
     return finish();
   }
-  result_.ttl = ttl;
+  // The best priorities first, so a cap on names drops the least preferred.
+  std::stable_sort(srv_.begin(), srv_.end(),
+                   [](const SrvRecord& a, const SrvRecord& b) { return a.priority < b.priority; });
+  size_t names = 0;
+  for (size_t i = 0; i < srv_.size(); ++i) {
+    if (names_.contains(srv_[i].target)) continue;
+    if (++names > kMaxSrvTargets) {
+      result_.warnings.push_back("answer has more than " + std::to_string(kMaxSrvTargets) +
+                                 " SRV target names; the rest are ignored");
+      srv_.resize(i);
+      break;
+    }
+    names_[srv_[i].target];
+  }
+  result_.ttl = answers.ttl;
 
-  for (const auto& record : srv_) {
-    if (names_.contains(record.target)) continue;
-    auto& pending = names_[record.target];
-    if (auto it = additional.find(record.target); it != additional.end()) {
+  // Additional-section addresses count only for the SRV targets' own names.
+  std::map<std::string, AddressRecords> additional;
+  for (const auto& rr : msg->records) {
+    if (rr.section != Section::Additional || rr.rr_class != kClassIn) continue;
+    if (!names_.contains(rr.name)) continue;
+    if (auto addr = addressOf(rr)) {
+      auto& a = additional[rr.name];
+      a.addresses.push_back(*addr);
+      a.min_ttl = std::min(a.min_ttl, rr.ttl);
+    }
+  }
+
+  issuing_ = true;
+  for (auto& [name, pending] : names_) {
+    if (auto it = additional.find(name); it != additional.end()) {
       for (const auto& addr : it->second.addresses) pending.addresses.emplace_back(addr, 0);
       result_.ttl = std::min(result_.ttl, it->second.min_ttl);
       continue;
     }
-    // Not in the additional section: ask for both families.
-    for (int type : {ns_t_a, ns_t_aaaa}) {
+    // Not in the additional section: ask for both families. Count first: the callback may run
+    // inside query() (a name c-ares refuses).
+    for (uint16_t type : {kTypeA, kTypeAaaa}) {
       ++pending.outstanding;
       ++outstanding_;
-      channel_.query(record.target, type,
-                     [this, name = record.target](int st, std::span<const uint8_t> r) {
-                       onTargetAddressReply(name, st, r);
-                     });
+      channel_.query(name, type, [this, name, type](int st, std::span<const uint8_t> r) {
+        onTargetAddressReply(name, type, st, r);
+      });
     }
   }
-  if (outstanding_ == 0) finishSrv();
+  issuing_ = false;
+  if (outstanding_ == 0 && !destroyed_) finishSrv();
 }
 
-void Lookup::onTargetAddressReply(const std::string& name, int status,
+void Lookup::onTargetAddressReply(const std::string& name, uint16_t type, int status,
                                   std::span<const uint8_t> reply) {
   --outstanding_;
   if (status == ARES_EDESTRUCTION) {
@@ -141,20 +157,18 @@ void Lookup::onTargetAddressReply(const std::string& name, int status,
   --pending.outstanding;
   if (status == ARES_SUCCESS) {
     if (auto msg = parseMessage(reply)) {
-      for (const auto& rr : msg->records) {
-        if (rr.section != Section::Answer) continue;
-        if (auto addr = addressOf(rr)) {
-          pending.addresses.emplace_back(*addr, 0);
-          result_.ttl = std::min(result_.ttl, rr.ttl);
-        }
+      const auto answers = selectAnswers(reply, *msg, name, type);
+      for (const auto* rr : answers.records) {
+        if (auto addr = addressOf(*rr)) pending.addresses.emplace_back(*addr, 0);
       }
+      if (!answers.records.empty()) result_.ttl = std::min(result_.ttl, answers.ttl);
     } else {
       pending.error = caresStatusName(ARES_EBADRESP);
     }
   } else if (status != ARES_ENODATA) {  // no AAAA for an IPv4-only host is normal
     pending.error = caresStatusName(status);
   }
-  if (outstanding_ == 0 && !destroyed_) finishSrv();
+  if (outstanding_ == 0 && !issuing_ && !destroyed_) finishSrv();
 }
 
 void Lookup::finishSrv() {
@@ -175,6 +189,8 @@ void Lookup::finishSrv() {
 }
 
 void Lookup::finish() {
+  if (finished_) return;
+  finished_ = true;
   if (!result_.error.empty()) result_.targets.clear();
   balance::canonicalize(result_.targets);
   // Several SRV records may name the same host and port; they stay separate records because

@@ -17,6 +17,10 @@
 
 namespace edge::discovery {
 
+// Distinct SRV target names resolved per round: a hostile 64 KiB answer holds ~3,000 records,
+// each of which would cost two queries every refresh.
+inline constexpr size_t kMaxSrvTargets = 256;
+
 struct LookupResult {
   std::vector<balance::Target> targets;  // canonical order; empty on failure
   uint32_t ttl = 0;                      // smallest TTL of the records used
@@ -45,7 +49,8 @@ class Lookup {
   std::optional<DnsMessage> acceptReply(int status, std::span<const uint8_t> reply);
   void onSrvReply(int status, std::span<const uint8_t> reply);
   void onAddressReply(int status, std::span<const uint8_t> reply);
-  void onTargetAddressReply(const std::string& name, int status, std::span<const uint8_t> reply);
+  void onTargetAddressReply(const std::string& name, uint16_t type, int status,
+                            std::span<const uint8_t> reply);
   void finishSrv();
   void finish();
 
@@ -54,6 +59,10 @@ class Lookup {
   Done done_;
   LookupResult result_;
   bool destroyed_ = false;  // set when replies came back as ARES_EDESTRUCTION
+  // True while onSrvReply issues the address queries: a query c-ares refuses calls back before
+  // ares_query returns, and the round must not finish while later targets are still unasked.
+  bool issuing_ = false;
+  bool finished_ = false;  // the result is delivered exactly once
 
   struct SrvRecord {
     uint16_t priority, weight, port;

@@ -1,13 +1,12 @@
 // Stdout (the access log) is a pipe nobody reads, as when a log collector hangs: connections
 // are still served, and SIGTERM still ends the process in bounded time, with the lines that
 // could not be written counted on stderr.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/ioctl.h>
-#include <unistd.h>
 
 #include "edge_fixture.h"
+#include "pipe_pair.h"
 #include "run_until.h"
 
 namespace edge::test {
@@ -15,22 +14,13 @@ namespace {
 
 class BlockedStdout : public EdgeFixture {
  protected:
-  void SetUp() override {
-    int fds[2];
-    ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
-    read_end_.reset(fds[0]);
-    write_end_.reset(fds[1]);
-    ::fcntl(write_end_.get(), F_SETPIPE_SZ, 4096);  // one page: a few lines fill it
-  }
-
   std::size_t queued() const {
     int bytes = 0;
-    ::ioctl(read_end_.get(), FIONREAD, &bytes);
+    ::ioctl(pipe_.read.get(), FIONREAD, &bytes);
     return static_cast<std::size_t>(bytes);
   }
 
-  UniqueFd read_end_;  // held open, never read
-  UniqueFd write_end_;
+  PipePair pipe_ = make_pipe(4096);  // one page: a few lines fill it; never read
 };
 
 TEST_F(BlockedStdout, SigtermEndsTheProcessAndCountsTheDroppedLines) {
@@ -40,8 +30,8 @@ TEST_F(BlockedStdout, SigtermEndsTheProcessAndCountsTheDroppedLines) {
   start_dns(std::move(records));
   std::vector<std::string> args = {"--target", kService};
   for (auto& arg : dns_args()) args.push_back(std::move(arg));
-  start_edge_with({.args = std::move(args), .stdout_fd = write_end_.get()});
-  write_end_.reset();  // only the daemon holds the write end now
+  start_edge_with({.args = std::move(args), .stdout_fd = pipe_.write.get()});
+  pipe_.write.reset();  // only the daemon holds the write end now
 
   // Far more lines than the pipe holds; every connection is still served.
   const auto counts = spread(100);

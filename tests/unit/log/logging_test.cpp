@@ -9,7 +9,7 @@
 #include <chrono>
 #include <string>
 
-#include "net/fd.h"
+#include "pipe_pair.h"
 
 namespace edge::log {
 namespace {
@@ -20,25 +20,20 @@ using Clock = std::chrono::steady_clock;
 class StderrSinkTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    int fds[2];
-    ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
-    read_end_.reset(fds[0]);
-    write_end_.reset(fds[1]);
-    ::fcntl(write_end_.get(), F_SETPIPE_SZ, 4096);
-    logger_ = std::make_shared<spdlog::logger>("test", makeStderrSink(write_end_.get()));
+    logger_ = std::make_shared<spdlog::logger>("test", makeStderrSink(pipe_.write.get()));
     logger_->set_pattern("%v");
   }
 
   std::string readAll() {
-    ::fcntl(read_end_.get(), F_SETFL, O_NONBLOCK);
+    ::fcntl(pipe_.read.get(), F_SETFL, O_NONBLOCK);
     std::string out;
     char buf[8192];
     ssize_t n = 0;
-    while ((n = ::read(read_end_.get(), buf, sizeof buf)) > 0) out.append(buf, size_t(n));
+    while ((n = ::read(pipe_.read.get(), buf, sizeof buf)) > 0) out.append(buf, size_t(n));
     return out;
   }
 
-  net::Fd read_end_, write_end_;
+  test::PipePair pipe_ = test::make_pipe(4096);
   std::shared_ptr<spdlog::logger> logger_;
 };
 

@@ -514,7 +514,8 @@ TEST_P(OptionBoundTest, WorstLegalValueLoads) {
 
 TEST_P(OptionBoundTest, FirstIllegalValueStopsStartUpNamingTheBound) {
   const auto& c = GetParam();
-  const auto* spec = findOption(c.flag);
+  const OptionSpec* spec = nullptr;
+  for (const auto& row : optionTable()) spec = row.flag == c.flag ? &row : spec;
   ASSERT_NE(spec, nullptr);
   const auto r = run(minimalPlus(args({c.flag, c.illegal}, c.extra)));
   EXPECT_EQ(r.exit_code, 2);

@@ -109,8 +109,14 @@ class Validator {
 void applyListen(const Raw& raw, Config& cfg, Validator& v) {
   const auto& text = raw.values.back();
   auto hp = net::parseHostPort(text, /*allow_bare_port=*/true, /*min_port=*/0);
-  if (!hp || !hp->port || text.find('%') != std::string::npos) {
+  if (!hp || !hp->port) {
     v.fail(*raw.spec, text, "is not [ADDR:]PORT (ADDR an IP address, PORT 0-65535)");
+    return;
+  }
+  // asio turns an interface name it cannot find into scope 0: bind() would then fail (exit 1).
+  if (text.find('%') != std::string::npos && hp->address && hp->address->is_v6() &&
+      hp->address->to_v6().scope_id() == 0) {
+    v.fail(*raw.spec, text, "names an interface (after %) that does not exist");
     return;
   }
   cfg.listen_address = hp->address;

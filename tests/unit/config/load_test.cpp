@@ -251,6 +251,16 @@ TEST(LoadTest, ListenForms) {
   }
 }
 
+TEST(LoadTest, ListenOnAScopedAddressNeedsAnInterfaceThatExists) {
+  const auto c = ok(run({"--listen", "[fe80::1%lo]:80", "--target", "_x._tcp.example"}));
+  ASSERT_TRUE(c.listen_address.has_value());
+  EXPECT_NE(c.listen_address->to_v6().scope_id(), 0u);
+  const auto r = run({"--listen", "[fe80::1%nosuch0]:80", "--target", "_x._tcp.example"});
+  EXPECT_THAT(r.errors,
+              ElementsAre(AllOf(HasSubstr("--listen / LISTENER_PORT: '[fe80::1%nosuch0]:80'"),
+                                HasSubstr("interface"))));
+}
+
 TEST(LoadTest, TargetPortIgnoredForSrvWithNote) {
   for (const auto& [args, env] : std::vector<std::pair<std::vector<std::string>, Env>>{
            {minimalPlus({"--target-port", "389"}), {}}, {kMinimal, {{"TARGET_PORT", "389"}}}}) {

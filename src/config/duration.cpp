@@ -9,7 +9,10 @@ std::optional<Duration> parseDuration(std::string_view text) {
   uint64_t value = 0;
   const auto* end = text.data() + text.size();
   auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (text.empty() || ec != std::errc() || ptr == text.data()) return std::nullopt;
+  if (text.empty() || ptr == text.data() ||
+      (ec != std::errc() && ec != std::errc::result_out_of_range)) {
+    return std::nullopt;
+  }
   const std::string_view unit(ptr, static_cast<size_t>(end - ptr));
   uint64_t ms_per_unit = 0;
   if (unit.empty() || unit == "s") {
@@ -23,8 +26,9 @@ std::optional<Duration> parseDuration(std::string_view text) {
   } else {
     return std::nullopt;
   }
-  constexpr uint64_t kMaxMs = 365ULL * 24 * 3'600'000;  // a year is plenty and cannot overflow
-  if (value > kMaxMs / ms_per_unit) return std::nullopt;
+  // Too large to hold: the largest duration, so that the option's range check names its cap.
+  constexpr auto kMax = static_cast<uint64_t>(Duration::max().count());
+  if (ec == std::errc::result_out_of_range || value > kMax / ms_per_unit) return Duration::max();
   return Duration(static_cast<Duration::rep>(value * ms_per_unit));
 }
 

@@ -9,6 +9,8 @@
 
 namespace edge::config {
 
+// A number too large to hold gives Duration::max(): the caller checks the option's range and
+// names its maximum ("is above the maximum") rather than calling a well-formed value malformed.
 std::optional<Duration> parseDuration(std::string_view text);
 
 // "off", "none", "0" → nullopt inside the outer optional; invalid → outer nullopt.

@@ -7,7 +7,10 @@
 #include <map>
 #include <sstream>
 
+#include "config/command_line.h"
+#include "config/dns_name.h"
 #include "config/duration.h"
+#include "config/error_line.h"
 #include "config/options.h"
 #include "net/endpoint.h"
 
@@ -21,7 +24,8 @@ namespace {
 // The raw text of one option and where it came from.
 struct Raw {
   const OptionSpec* spec = nullptr;
-  std::vector<std::string> values;  // flags, or the env var split; empty: not given
+  std::vector<std::string> values;  // flags, or the env var (split when repeatable)
+  std::string env_text;             // the env var as set, when the values came from it
 };
 
 std::string lower(std::string s) {
@@ -52,31 +56,49 @@ class Validator {
  public:
   explicit Validator(LoadResult& result) : result_(result) {}
 
-  void fail(const OptionSpec& spec, std::string_view value, std::string_view why) {
-    std::string line = "error: " + std::string(spec.flag) + " / " + std::string(spec.env) + ": ";
-    if (!value.empty()) line += "'" + std::string(value) + "' ";
-    line += why;
-    result_.errors.push_back(std::move(line));
+  void fail(const OptionSpec& spec, std::optional<std::string_view> value, std::string_view why) {
+    result_.errors.push_back(errorLine(spec, value, why));
   }
 
-  std::optional<uint16_t> port(const Raw& raw, uint16_t min_port = 1) {
+  std::optional<uint16_t> port(const Raw& raw) {
     const auto& text = raw.values.back();
-    auto p = net::parsePort(text, min_port);
-    if (!p) fail(*raw.spec, text, "is not a port (" + std::to_string(min_port) + "-65535)");
+    const auto& spec = *raw.spec;
+    auto p = net::parsePort(text, static_cast<uint16_t>(spec.min));
+    if (!p) fail(spec, text, "is not a port (" + rangeText(spec) + ")");
     return p;
   }
 
-  std::optional<Duration> duration(const Raw& raw) {
+  // A duration within the option's range; `off_allowed`: "off" (or 0) gives nullopt inside.
+  std::optional<std::optional<Duration>> duration(const Raw& raw, bool off_allowed) {
     const auto& text = raw.values.back();
-    auto d = parseDuration(text);
-    if (!d) fail(*raw.spec, text, "is not a duration (e.g. 500ms, 5s, 2m, 1h)");
-    return d;
-  }
-
-  std::optional<std::optional<Duration>> optionalDuration(const Raw& raw) {
-    const auto& text = raw.values.back();
-    auto d = parseOptionalDuration(text);
-    if (!d) fail(*raw.spec, text, "is not a duration or 'off' (e.g. 500ms, 5s, 2m, 1h)");
+    const auto& spec = *raw.spec;
+    const auto range = rangeText(spec);
+    const std::string examples = " (" + range + (off_allowed ? ", or off)" : ")");
+    std::optional<std::optional<Duration>> d;
+    if (off_allowed) {
+      d = parseOptionalDuration(text);
+    } else if (auto plain = parseDuration(text)) {
+      d = std::optional<Duration>(*plain);
+    }
+    if (!d) {
+      fail(spec, text, "is not a duration" + examples + ", e.g. 500ms, 5s, 2m, 1h");
+      return std::nullopt;
+    }
+    if (!*d) return d;
+    const auto ms = (*d)->count();
+    if (ms > spec.max) {
+      fail(spec, text, "is above the maximum" + examples);
+      return std::nullopt;
+    }
+    if (ms < spec.min) {
+      fail(spec, text, "is below the minimum" + examples);
+      return std::nullopt;
+    }
+    if (spec.kind == ValueKind::Seconds && ms % 1000 != 0) {
+      // Rounding 1500ms to 1s silently would change what the user asked for.
+      fail(spec, text, "is not whole seconds" + examples);
+      return std::nullopt;
+    }
     return d;
   }
 
@@ -89,6 +111,12 @@ void applyListen(const Raw& raw, Config& cfg, Validator& v) {
   auto hp = net::parseHostPort(text, /*allow_bare_port=*/true, /*min_port=*/0);
   if (!hp || !hp->port) {
     v.fail(*raw.spec, text, "is not [ADDR:]PORT (ADDR an IP address, PORT 0-65535)");
+    return;
+  }
+  // asio turns an interface name it cannot find into scope 0: bind() would then fail (exit 1).
+  if (text.find('%') != std::string::npos && hp->address && hp->address->is_v6() &&
+      hp->address->to_v6().scope_id() == 0) {
+    v.fail(*raw.spec, text, "names an interface (after %) that does not exist");
     return;
   }
   cfg.listen_address = hp->address;
@@ -108,29 +136,77 @@ void applyType(const Raw& raw, Config& cfg, Validator& v) {
   }
 }
 
+// Why a resolver at `address` could never answer, or nullopt.
+std::optional<std::string> resolverProblem(std::string_view text, asio::ip::address address,
+                                           uint16_t port) {
+  if (text.find('%') != std::string_view::npos) {
+    // c-ares 1.18's server list (ares_set_servers_ports_csv, ares_addr_port_node) has no scope
+    // id: it refuses the text, and without the scope a link-local resolver is unreachable.
+    return "has a scope id: link-local resolvers are not supported (c-ares 1.18 cannot reach "
+           "them)";
+  }
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+  }
+  if (address.is_unspecified()) {
+    return "is the unspecified address: replies would come from another address and never "
+           "match";
+  }
+  if (address.is_multicast()) return "is a multicast address, not a resolver";
+  if (address.is_v4() && address.to_v4() == asio::ip::address_v4::broadcast()) {
+    return "is the broadcast address, not a resolver";
+  }
+  if (address.is_v6() && address.to_v6().is_link_local()) {
+    return "is link-local: link-local resolvers are not supported (c-ares 1.18 has no scope id "
+           "for them)";
+  }
+  if (port == 0) return "has port 0 (PORT 1-65535)";
+  return std::nullopt;
+}
+
 void applyDnsServers(const Raw& raw, Config& cfg, Validator& v) {
+  if (raw.values.empty()) {
+    // Only an env var of commas and blanks gets here: it must not silently mean "system".
+    v.fail(*raw.spec, raw.env_text,
+           "lists no server (unset it, or leave it empty, for /etc/resolv.conf)");
+    return;
+  }
   for (const auto& text : raw.values) {
-    auto hp = net::parseHostPort(text, /*allow_bare_port=*/false);
+    auto hp = net::parseHostPort(text, /*allow_bare_port=*/false, /*min_port=*/0);
     if (!hp || !hp->address) {
       v.fail(*raw.spec, text, "is not IP[:PORT] (the resolver must be an IP address)");
       continue;
     }
     const uint16_t port = hp->port.value_or(53);
+    if (auto why = resolverProblem(text, *hp->address, port)) {
+      v.fail(*raw.spec, text, *why);
+      continue;
+    }
     cfg.dns_servers.push_back(net::format(net::Endpoint(*hp->address, port)));
   }
 }
 
-// A whole number in [lo, hi], or nullopt after reporting the problem.
-std::optional<int> numberIn(const Raw& raw, Validator& v, int lo, int hi) {
+void applyTarget(const Raw& raw, Config& cfg, Validator& v) {
   const auto& text = raw.values.back();
-  int n = 0;
+  if (auto why = dnsNameProblem(text)) {
+    v.fail(*raw.spec, text, *why);
+    return;
+  }
+  cfg.target = text;
+}
+
+// A whole number in the option's range, or nullopt after reporting the problem.
+std::optional<int> number(const Raw& raw, Validator& v) {
+  const auto& text = raw.values.back();
+  const auto& spec = *raw.spec;
+  int64_t n = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (ec != std::errc() || ptr != text.data() + text.size() || n < lo || n > hi) {
-    v.fail(*raw.spec, text,
-           "is not a number from " + std::to_string(lo) + " to " + std::to_string(hi));
+  if (ec != std::errc() || ptr != text.data() + text.size() || n < spec.min || n > spec.max) {
+    v.fail(spec, text,
+           "is not a number from " + std::to_string(spec.min) + " to " + std::to_string(spec.max));
     return std::nullopt;
   }
-  return n;
+  return static_cast<int>(n);
 }
 
 // "64k", "1m", "65536" (bytes), or "off"/"0" for no splice.
@@ -140,13 +216,18 @@ void applyPipeSize(const Raw& raw, Config& cfg, Validator& v) {
     cfg.pipe_size = 0;
     return;
   }
-  size_t n = 0;
+  const auto& spec = *raw.spec;
+  uint64_t n = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
   const std::string_view suffix(ptr, static_cast<size_t>(text.data() + text.size() - ptr));
-  const size_t unit = suffix.empty() ? 1 : suffix == "k" ? 1024 : suffix == "m" ? 1024 * 1024 : 0;
-  constexpr size_t kMin = 4 * 1024, kMax = 16 * 1024 * 1024;
-  if (ec != std::errc() || unit == 0 || n > kMax || n * unit < kMin || n * unit > kMax) {
-    v.fail(*raw.spec, raw.values.back(), "is not a size from 4k to 16m (or off)");
+  const uint64_t unit = suffix.empty() ? 1 : suffix == "k" ? 1024 : suffix == "m" ? 1024 * 1024 : 0;
+  const auto max = static_cast<uint64_t>(spec.max);
+  if (ec != std::errc() || ptr == text.data() || unit == 0 || n > max ||
+      n * unit < static_cast<uint64_t>(spec.min) || n * unit > max) {
+    const auto range = rangeText(spec);
+    v.fail(spec, raw.values.back(),
+           "is not a size from " + range.substr(0, range.find('-')) + " to " +
+               range.substr(range.find('-') + 1) + " (or off)");
     return;
   }
   cfg.pipe_size = n * unit;
@@ -170,7 +251,7 @@ void apply(const Raw& raw, Config& cfg, Validator& v, LoadResult& result) {
   if (flag == "--listen") {
     applyListen(raw, cfg, v);
   } else if (flag == "--target") {
-    cfg.target = raw.values.back();
+    applyTarget(raw, cfg, v);
   } else if (flag == "--type") {
     applyType(raw, cfg, v);
   } else if (flag == "--target-port") {
@@ -180,35 +261,32 @@ void apply(const Raw& raw, Config& cfg, Validator& v, LoadResult& result) {
   } else if (flag == "--dns-server") {
     applyDnsServers(raw, cfg, v);
   } else if (flag == "--min-refresh") {
-    if (auto d = v.duration(raw)) cfg.min_refresh = *d;
+    if (auto d = v.duration(raw, false)) cfg.min_refresh = **d;
   } else if (flag == "--max-refresh") {
-    if (auto d = v.duration(raw)) cfg.max_refresh = *d;
+    if (auto d = v.duration(raw, false)) cfg.max_refresh = **d;
   } else if (flag == "--max-stale") {
-    if (auto d = v.optionalDuration(raw)) cfg.max_stale = *d;
+    if (auto d = v.duration(raw, true)) cfg.max_stale = *d;
   } else if (flag == "--connect-timeout") {
-    if (auto d = v.duration(raw)) cfg.connect_timeout = *d;
+    if (auto d = v.duration(raw, false)) cfg.connect_timeout = **d;
   } else if (flag == "--connect-retries") {
-    if (auto n = numberIn(raw, v, 0, 10)) cfg.connect_retries = *n;
+    if (auto n = number(raw, v)) cfg.connect_retries = *n;
   } else if (flag == "--refused-backoff") {
-    if (auto d = v.duration(raw)) cfg.refused_backoff = *d;
+    if (auto d = v.duration(raw, false)) cfg.refused_backoff = **d;
   } else if (flag == "--idle-timeout") {
-    if (auto d = v.optionalDuration(raw)) cfg.idle_timeout = *d;
+    if (auto d = v.duration(raw, true)) cfg.idle_timeout = *d;
   } else if (flag == "--keepalive") {
-    if (auto d = v.optionalDuration(raw)) {
+    if (auto d = v.duration(raw, true)) {
       cfg.keepalive.reset();
       if (*d) cfg.keepalive = std::chrono::duration_cast<std::chrono::seconds>(**d);
-      if (cfg.keepalive && cfg.keepalive->count() < 1) {
-        v.fail(*raw.spec, raw.values.back(), "must be at least 1s (or off)");
-      }
     }
   } else if (flag == "--drain-timeout") {
-    if (auto d = v.duration(raw)) cfg.drain_timeout = *d;
+    if (auto d = v.duration(raw, false)) cfg.drain_timeout = **d;
   } else if (flag == "--backlog") {
-    if (auto n = numberIn(raw, v, 1, 65535)) cfg.backlog = *n;
+    if (auto n = number(raw, v)) cfg.backlog = *n;
   } else if (flag == "--pipe-size") {
     applyPipeSize(raw, cfg, v);
   } else if (flag == "--workers") {
-    if (auto n = numberIn(raw, v, 1, 256)) cfg.workers = static_cast<unsigned>(*n);
+    if (auto n = number(raw, v)) cfg.workers = static_cast<unsigned>(*n);
   } else if (flag == "--log-level") {
     applyLogLevel(raw, cfg, v);
   } else {
@@ -217,23 +295,17 @@ void apply(const Raw& raw, Config& cfg, Validator& v, LoadResult& result) {
 }
 
 const OptionSpec& specOf(std::string_view flag) {
-  for (const auto& spec : optionTable()) {
-    if (spec.flag == flag) return spec;
-  }
+  if (const auto* spec = findOption(flag)) return *spec;
   std::abort();  // the table and this file disagree: a programming error
 }
 
 // Checks that need more than one option.
 void crossCheck(const std::map<std::string_view, Raw>& given, const Config& cfg, Validator& v) {
-  if (!given.contains("--listen")) v.fail(specOf("--listen"), "", "is required");
-  if (!given.contains("--target")) {
-    v.fail(specOf("--target"), "", "is required");
-  } else if (cfg.target.empty() || cfg.target.size() > 253) {
-    v.fail(specOf("--target"), cfg.target, "is not a DNS name");
-  }
+  if (!given.contains("--listen")) v.fail(specOf("--listen"), std::nullopt, "is required");
+  if (!given.contains("--target")) v.fail(specOf("--target"), std::nullopt, "is required");
   if (cfg.type != RecordType::Srv) {
     if (!given.contains("--target-port")) {
-      v.fail(specOf("--target-port"), "",
+      v.fail(specOf("--target-port"), std::nullopt,
              std::string("is required when --type / ECS_SERVICE_DISCOVERY_TYPE is ") +
                  toString(cfg.type));
     }
@@ -242,15 +314,9 @@ void crossCheck(const std::map<std::string_view, Raw>& given, const Config& cfg,
              "applies to SRV only; use --target-port / TARGET_PORT");
     }
   }
-  if (cfg.min_refresh.count() < 100) {
-    v.fail(specOf("--min-refresh"), formatDuration(cfg.min_refresh), "must be at least 100ms");
-  }
   if (cfg.max_refresh < cfg.min_refresh) {
     v.fail(specOf("--max-refresh"), formatDuration(cfg.max_refresh),
            "must not be below --min-refresh (" + formatDuration(cfg.min_refresh) + ")");
-  }
-  if (cfg.connect_timeout.count() < 1) {
-    v.fail(specOf("--connect-timeout"), formatDuration(cfg.connect_timeout), "must be above 0");
   }
 }
 
@@ -268,67 +334,69 @@ const char* toString(RecordType type) {
   return "?";
 }
 
-LoadResult load(int argc, const char* const* argv, const EnvLookup& env) {
-  LoadResult result;
+// --help text from the option table (CLI11 formats it; it parses nothing: see command_line.h).
+static std::string helpText() {
   CLI::App app{"edge-connector: forwards TCP connections to backends found through DNS",
                "edge-connector"};
   app.set_version_flag("--version", "edge-connector " EDGE_VERSION);
   app.footer("Flags override environment variables. Durations: 500ms, 5s, 2m, 1h.");
   app.get_formatter()->column_width(34);
-
-  const auto table = optionTable();
-  std::vector<std::vector<std::string>> flag_values(table.size());
-  for (size_t i = 0; i < table.size(); ++i) {
-    const auto& spec = table[i];
-    const std::string description = std::string(spec.help) + " [env " + std::string(spec.env) +
-                                    ", default " + std::string(spec.fallback) + "]";
-    auto* opt = app.add_option(std::string(spec.flag), flag_values[i], description);
-    opt->type_name(std::string(spec.value_name));
-    opt->multi_option_policy(spec.repeatable ? CLI::MultiOptionPolicy::TakeAll
-                                             : CLI::MultiOptionPolicy::TakeLast);
+  for (const auto& spec : optionTable()) {
+    std::string description = std::string(spec.help) + " [env " + std::string(spec.env) +
+                              ", default " + std::string(spec.fallback);
+    if (const auto range = rangeText(spec); !range.empty()) description += ", range " + range;
+    description += "]";
+    app.add_option(std::string(spec.flag))
+        ->description(description)
+        ->type_name(std::string(spec.value_name));
   }
+  return app.help();
+}
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    std::ostringstream out, err;
-    const int code = app.exit(e, out, err);
-    result.output = out.str();
-    if (code == 0) {
-      result.exit_code = 0;
-    } else {
-      result.exit_code = 2;
-      std::string message = e.what();
-      result.errors.push_back("error: " + message + " (see --help)");
-    }
+LoadResult load(int argc, const char* const* argv, const EnvLookup& env) {
+  LoadResult result;
+  auto line = scanCommandLine(argc, argv);
+  if (line.help) {
+    result.output = helpText();
     return result;
   }
+  if (line.version) {
+    result.output = "edge-connector " EDGE_VERSION "\n";
+    return result;
+  }
+  result.errors = std::move(line.errors);
 
   // Flags win; otherwise a non-empty env var (ECS task definitions often set empty ones).
+  const auto table = optionTable();
   std::map<std::string_view, Raw> given;
   for (size_t i = 0; i < table.size(); ++i) {
     const auto& spec = table[i];
-    Raw raw{&spec, flag_values[i]};
+    Raw raw{&spec, std::move(line.values[i]), {}};
+    bool from_env = false;
     if (raw.values.empty()) {
       const char* value = env(std::string(spec.env).c_str());
       if (value != nullptr && *value != '\0') {
+        raw.env_text = value;
         raw.values = spec.repeatable ? splitCommas(value) : std::vector<std::string>{value};
+        from_env = true;
       }
     }
-    if (!raw.values.empty()) given.emplace(spec.flag, std::move(raw));
+    if (!raw.values.empty() || from_env) given.emplace(spec.flag, std::move(raw));
   }
 
   Config cfg;
   Validator v(result);
   if (auto type = given.find("--type"); type != given.end()) applyType(type->second, cfg, v);
-  if (cfg.type == RecordType::Srv && given.erase("--target-port") > 0) {
-    // The old container's task definitions set TARGET_PORT next to an SRV target: not an error.
+  for (const auto& [flag, raw] : given) {
+    if (flag != "--type") apply(raw, cfg, v, result);
+  }
+  if (cfg.type == RecordType::Srv && cfg.target_port) {
+    // The old container's task definitions set TARGET_PORT next to an SRV target: not an error
+    // when it is a port (checked above: a malformed one is, even though it would be ignored).
+    cfg.target_port.reset();
     result.notes.push_back(
         "TARGET_PORT / --target-port is ignored for SRV discovery (the "
         "records carry the port); use --port-override to replace it");
-  }
-  for (const auto& [flag, raw] : given) {
-    if (flag != "--type") apply(raw, cfg, v, result);
   }
   crossCheck(given, cfg, v);
 

@@ -3,6 +3,16 @@
 namespace edge::config {
 namespace {
 
+// Durations are capped at a year: every duration ends up as a steady_clock deadline in
+// nanoseconds (int64: 292 years) or a refresh delay doubled once (retryDelay), so a year
+// cannot overflow, and nobody means more.
+constexpr int64_t kYearMs = 8760LL * 3'600'000;
+// TCP_KEEPIDLE and TCP_KEEPINTVL accept 1-32767 s (MAX_TCP_KEEPIDLE); the interval is a sixth
+// of the idle time and TCP_KEEPCNT is 6 (at most 127): only the idle time can exceed a limit.
+constexpr int64_t kMaxKeepaliveMs = 32767LL * 1000;
+
+using enum ValueKind;
+
 constexpr OptionSpec kOptions[] = {
     {"--listen", "LISTENER_PORT", "[ADDR:]PORT", "required",
      "where to accept connections; without ADDR every interface, IPv4 and IPv6"},
@@ -11,43 +21,88 @@ constexpr OptionSpec kOptions[] = {
     {"--type", "ECS_SERVICE_DISCOVERY_TYPE", "srv|a|aaaa", "srv",
      "record type to query (case-insensitive)"},
     {"--target-port", "TARGET_PORT", "PORT", "required for a/aaaa",
-     "backend port for A/AAAA discovery; ignored for SRV"},
+     "backend port for A/AAAA discovery; ignored for SRV (but still checked)", false, Port, 1,
+     65535},
     {"--port-override", "EDGE_PORT_OVERRIDE", "PORT", "off",
-     "connect to this port instead of the SRV records' port"},
+     "connect to this port instead of the SRV records' port", false, Port, 1, 65535},
     {"--dns-server", "DNS_SERVERS", "IP[:PORT]", "/etc/resolv.conf",
      "resolver to ask (repeatable; the env var takes a comma list)", true},
     {"--min-refresh", "EDGE_MIN_REFRESH", "DURATION", "1s",
-     "shortest time between DNS refreshes (lower TTLs are raised to it)"},
+     "shortest time between DNS refreshes (lower TTLs are raised to it)", false, Millis, 100,
+     kYearMs},
     {"--max-refresh", "EDGE_MAX_REFRESH", "DURATION", "30s",
-     "longest time between DNS refreshes (higher TTLs are lowered to it)"},
+     "longest time between DNS refreshes (higher TTLs are lowered to it)", false, Millis, 100,
+     kYearMs},
     {"--max-stale", "EDGE_MAX_STALE", "DURATION|off", "off",
-     "how long the last known good targets may be used while DNS fails"},
+     "how long the last known good targets may be used while DNS fails", false, Millis, 1, kYearMs},
     {"--connect-timeout", "EDGE_CONNECT_TIMEOUT", "DURATION", "5s",
-     "time allowed for one connect to a target"},
+     "time allowed for one connect to a target", false, Millis, 1, kYearMs},
     {"--connect-retries", "EDGE_CONNECT_RETRIES", "N", "2",
-     "other targets to try after a failed connect (0-10)"},
+     "other targets to try after a failed connect", false, Count, 0, 10},
     {"--refused-backoff", "EDGE_REFUSED_BACKOFF", "DURATION", "5s",
-     "how long a target that refused or timed out is skipped"},
+     "how long a target that refused or timed out is skipped", false, Millis, 0, kYearMs},
     {"--idle-timeout", "EDGE_IDLE_TIMEOUT", "DURATION|off", "off",
-     "close a connection with no bytes either way for this long"},
+     "close a connection with no bytes either way for this long", false, Millis, 1, kYearMs},
     {"--keepalive", "EDGE_KEEPALIVE", "DURATION|off", "60s",
-     "TCP keepalive idle time on both sockets (probes every 1/6 of it)"},
+     "TCP keepalive idle time on both sockets, whole seconds (probes every 1/6 of it)", false,
+     Seconds, 1000, kMaxKeepaliveMs},
     {"--drain-timeout", "EDGE_DRAIN_TIMEOUT", "DURATION", "20s",
-     "on SIGTERM/SIGINT, how long open connections may finish before they are closed"},
+     "on SIGTERM/SIGINT, how long open connections may finish before they are closed", false,
+     Millis, 0, kYearMs},
     {"--backlog", "EDGE_BACKLOG", "N", "SOMAXCONN",
-     "listen backlog of each listening socket (1-65535; the kernel caps it at somaxconn)"},
+     "listen backlog of each listening socket (the kernel caps it at somaxconn)", false, Count, 1,
+     65535},
     {"--pipe-size", "EDGE_PIPE_SIZE", "BYTES|off", "1m",
-     "pipe per busy direction for zero-copy splice (4k-16m, k/m suffixes); off: copy"},
+     "pipe per busy direction for zero-copy splice (k/m suffixes); off: copy", false, Bytes,
+     4 * 1024, 16 * 1024 * 1024},
     {"--workers", "EDGE_WORKERS", "N", "CPU count",
-     "event loops, each with its own listening socket (SO_REUSEPORT); 1-256"},
+     "event loops, each with its own listening socket (SO_REUSEPORT)", false, Count, 1, 256},
     {"--log-level", "EDGE_LOG_LEVEL", "LEVEL", "info",
      "trace, debug, info, warn, error or off (application log on stderr)"},
 };
+
+// The largest whole unit: 100ms, 5s, 2m, 8760h.
+std::string durationText(int64_t ms) {
+  if (ms != 0 && ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
+  if (ms != 0 && ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
+std::string bytesText(int64_t n) {
+  if (n % (1024 * 1024) == 0) return std::to_string(n / (1024 * 1024)) + "m";
+  if (n % 1024 == 0) return std::to_string(n / 1024) + "k";
+  return std::to_string(n);
+}
 
 }  // namespace
 
 std::span<const OptionSpec> optionTable() {
   return kOptions;
+}
+
+const OptionSpec* findOption(std::string_view flag) {
+  for (const auto& spec : kOptions) {
+    if (spec.flag == flag) return &spec;
+  }
+  return nullptr;
+}
+
+std::string rangeText(const OptionSpec& spec) {
+  switch (spec.kind) {
+    case Text:
+      return "";
+    case Port:
+    case Count:
+      return std::to_string(spec.min) + "-" + std::to_string(spec.max);
+    case Millis:
+      return durationText(spec.min) + "-" + durationText(spec.max);
+    case Seconds:
+      return std::to_string(spec.min / 1000) + "s-" + std::to_string(spec.max / 1000) + "s";
+    case Bytes:
+      return bytesText(spec.min) + "-" + bytesText(spec.max);
+  }
+  return "";
 }
 
 }  // namespace edge::config

@@ -1,11 +1,24 @@
 #pragma once
-// The one table of options: flag, env var, value form, default and help. The parser, --help and
-// the README's reference (checked by a unit test) all come from it.
+// The one table of options: flag, env var, value form, default, help and accepted range. The
+// parser, the validation, --help and the README's reference (checked by a unit test) all come
+// from it.
 
+#include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace edge::config {
+
+// How a value is read, which says what unit `min`/`max` are in.
+enum class ValueKind {
+  Text,     // no numeric range (--target, --type, --log-level, --listen, --dns-server)
+  Port,     // a TCP port
+  Count,    // a whole number
+  Millis,   // a duration, in milliseconds
+  Seconds,  // a duration in whole seconds, kept in milliseconds (keepalive)
+  Bytes,    // a size with k/m suffixes
+};
 
 struct OptionSpec {
   std::string_view flag;        // "--listen"
@@ -14,8 +27,18 @@ struct OptionSpec {
   std::string_view fallback;    // default as shown to users ("required", "5s", "off")
   std::string_view help;
   bool repeatable = false;
+  ValueKind kind = ValueKind::Text;
+  int64_t min = 0;  // accepted range in the kind's unit; every numeric value is checked
+  int64_t max = 0;  // against it, so each bound is one that the kernel and libraries accept
 };
 
 std::span<const OptionSpec> optionTable();
+
+// The spec of `flag` ("--workers"), or nullptr.
+const OptionSpec* findOption(std::string_view flag);
+
+// The accepted range as users write it: "1-256", "1s-32767s", "4k-16m", "100ms-8760h"; empty for
+// Text options. --help and the README show it.
+std::string rangeText(const OptionSpec& spec);
 
 }  // namespace edge::config

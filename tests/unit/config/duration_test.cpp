@@ -25,7 +25,8 @@ TEST(DurationTest, Parse) {
       {"0", 0ms},
       {"0ms", 0ms},
       {"1500ms", 1500ms},
-      {"8760h", 8760h},  // a year: the largest accepted value
+      {"8760h", 8760h},  // a year: the largest any option accepts (options.cpp checks ranges)
+      {"8761h", 8761h},
       {"", std::nullopt},
       {"ms", std::nullopt},
       {"s", std::nullopt},
@@ -40,10 +41,12 @@ TEST(DurationTest, Parse) {
       {"5s ", std::nullopt},
       {"5 s", std::nullopt},
       {"1h30m", std::nullopt},
-      {"8761h", std::nullopt},
-      {"99999999999h", std::nullopt},
-      {"99999999999999999999999s", std::nullopt},  // does not fit in 64 bits at all
-      {"18446744073709551615ms", std::nullopt},
+      // Too large to hold: the largest duration, so the range check can name the option's cap.
+      {"99999999999h", 99999999999h},
+      {"9999999999999h", Duration::max()},
+      {"99999999999999999999999s", Duration::max()},  // does not fit in 64 bits at all
+      {"18446744073709551615ms", Duration::max()},
+      {"99999999999999999999999x", std::nullopt},
   };
   for (const auto& [text, want] : cases) {
     EXPECT_EQ(parseDuration(text), want) << '"' << text << '"';
@@ -60,7 +63,7 @@ TEST(DurationTest, ParseOptional) {
       {"off", Inner{}},          {"none", Inner{}},      {"0", Inner{}},
       {"0s", Inner{}},           {"0ms", Inner{}},       {"500ms", Inner{500ms}},
       {"7", Inner{7s}},          {"1h", Inner{1h}},      {"", std::nullopt},
-      {"garbage", std::nullopt}, {"offf", std::nullopt}, {"99999999999h", std::nullopt},
+      {"garbage", std::nullopt}, {"offf", std::nullopt}, {"9999999999999h", Inner{Duration::max()}},
   };
   for (const auto& [text, want] : cases) {
     EXPECT_EQ(parseOptionalDuration(text), want) << '"' << text << '"';

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <ostream>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -20,6 +22,7 @@ using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 using ::testing::UnorderedElementsAre;
 using Env = std::map<std::string, std::string>;
 using namespace std::chrono_literals;
@@ -248,6 +251,16 @@ TEST(LoadTest, ListenForms) {
   }
 }
 
+TEST(LoadTest, ListenOnAScopedAddressNeedsAnInterfaceThatExists) {
+  const auto c = ok(run({"--listen", "[fe80::1%lo]:80", "--target", "_x._tcp.example"}));
+  ASSERT_TRUE(c.listen_address.has_value());
+  EXPECT_NE(c.listen_address->to_v6().scope_id(), 0u);
+  const auto r = run({"--listen", "[fe80::1%nosuch0]:80", "--target", "_x._tcp.example"});
+  EXPECT_THAT(r.errors,
+              ElementsAre(AllOf(HasSubstr("--listen / LISTENER_PORT: '[fe80::1%nosuch0]:80'"),
+                                HasSubstr("interface"))));
+}
+
 TEST(LoadTest, TargetPortIgnoredForSrvWithNote) {
   for (const auto& [args, env] : std::vector<std::pair<std::vector<std::string>, Env>>{
            {minimalPlus({"--target-port", "389"}), {}}, {kMinimal, {{"TARGET_PORT", "389"}}}}) {
@@ -288,6 +301,11 @@ struct ErrorCase {
   std::string value;  // "" when the problem is a missing value
   std::string why;    // a word of the explanation
 };
+
+// CI logs name the case instead of printing "232-byte object <...>".
+void PrintTo(const ErrorCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class LoadErrorTest : public ::testing::TestWithParam<ErrorCase> {};
 
@@ -480,7 +498,332 @@ TEST(LoadTest, UnknownFlagIsAnError) {
   EXPECT_FALSE(r.config.has_value());
   EXPECT_THAT(r.errors, ElementsAre(HasSubstr("--nope")));
 }
+// ---- Ranges (issue 9, defect 7): every numeric option's bounds are ones the kernel and the
+// libraries accept; the worst legal value loads, the first illegal one is refused naming the cap.
 
+struct BoundCase {
+  std::string name;
+  std::string flag;
+  std::string legal;                 // the extreme value that must still load
+  std::string illegal;               // the first value past it
+  std::string why;                   // part of the refusal: the bound it crossed
+  std::vector<std::string> extra{};  // other flags the legal value needs
+};
+
+void PrintTo(const BoundCase& c, std::ostream* os) {
+  *os << c.flag << " accepts " << c.legal << ", refuses " << c.illegal;
+}
+
+class OptionBoundTest : public ::testing::TestWithParam<BoundCase> {};
+
+TEST_P(OptionBoundTest, WorstLegalValueLoads) {
+  const auto& c = GetParam();
+  const auto r = run(minimalPlus(args({c.flag, c.legal}, c.extra)));
+  EXPECT_TRUE(r.config.has_value()) << ::testing::PrintToString(r.errors);
+}
+
+TEST_P(OptionBoundTest, FirstIllegalValueStopsStartUpNamingTheBound) {
+  const auto& c = GetParam();
+  const OptionSpec* spec = nullptr;
+  for (const auto& row : optionTable()) spec = row.flag == c.flag ? &row : spec;
+  ASSERT_NE(spec, nullptr);
+  const auto r = run(minimalPlus(args({c.flag, c.illegal}, c.extra)));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.errors, ElementsAre(AllOf(HasSubstr(c.flag + " / " + std::string(spec->env) +
+                                                    ": '" + c.illegal + "'"),
+                                          HasSubstr(c.why))));
+  // The same through the env var.
+  const auto e = run(minimalPlus(c.extra), {{std::string(spec->env), c.illegal}});
+  EXPECT_THAT(e.errors, ElementsAre(AllOf(HasSubstr(std::string(spec->env)), HasSubstr(c.why))));
+}
+
+const std::vector<std::string> kTypeAOnly = {"--type", "a"};
+
+const std::vector<BoundCase> kBounds = {
+    // TCP_KEEPIDLE takes at most 32767 s; the interval (a sixth) and count (6) stay far inside.
+    {"KeepaliveLargest", "--keepalive", "32767s", "32768s", "maximum (1s-32767s, or off)"},
+    {"KeepaliveSmallest", "--keepalive", "1s", "999ms", "minimum (1s-32767s, or off)"},
+    {"KeepaliveWholeSeconds", "--keepalive", "2000ms", "1500ms", "whole seconds"},
+    // Durations become steady_clock deadlines (int64 ns): a year is safe and plenty.
+    {"ConnectTimeoutLargest", "--connect-timeout", "8760h", "8761h", "maximum (1ms-8760h)"},
+    {"ConnectTimeoutSmallest", "--connect-timeout", "1ms", "0", "minimum (1ms-8760h)"},
+    {"DrainTimeoutLargest", "--drain-timeout", "8760h", "8761h", "maximum (0s-8760h)"},
+    {"RefusedBackoffLargest", "--refused-backoff", "8760h", "8761h", "maximum (0s-8760h)"},
+    {"IdleTimeoutLargest", "--idle-timeout", "8760h", "8761h", "maximum"},
+    {"MaxStaleLargest", "--max-stale", "8760h", "8761h", "maximum"},
+    {"MinRefreshLargest",
+     "--min-refresh",
+     "8760h",
+     "8761h",
+     "maximum (100ms-8760h)",
+     {"--max-refresh", "8760h"}},
+    {"MinRefreshSmallest", "--min-refresh", "100ms", "99ms", "minimum (100ms-8760h)"},
+    {"MaxRefreshLargest", "--max-refresh", "8760h", "8761h", "maximum (100ms-8760h)"},
+    {"DurationTooLargeToHold", "--drain-timeout", "8760h", "99999999999999999999999s",
+     "maximum (0s-8760h)"},
+    // listen(2) takes any int; the kernel caps it at net.core.somaxconn silently (documented).
+    {"BacklogLargest", "--backlog", "65535", "65536", "1 to 65535"},
+    {"BacklogSmallest", "--backlog", "1", "0", "1 to 65535"},
+    // F_SETPIPE_SZ: above fs.pipe-max-size needs root; the daemon warns and uses what it gets.
+    {"PipeSizeLargest", "--pipe-size", "16m", "16385k", "4k to 16m"},
+    {"PipeSizeSmallest", "--pipe-size", "4k", "4095", "4k to 16m"},
+    {"WorkersLargest", "--workers", "256", "257", "1 to 256"},
+    {"WorkersSmallest", "--workers", "1", "0", "1 to 256"},
+    {"ConnectRetriesLargest", "--connect-retries", "10", "11", "0 to 10"},
+    {"TargetPortLargest", "--target-port", "65535", "65536", "1-65535", kTypeAOnly},
+    {"TargetPortSmallest", "--target-port", "1", "0", "1-65535", kTypeAOnly},
+    {"PortOverrideLargest", "--port-override", "65535", "65536", "1-65535"},
+};
+
+INSTANTIATE_TEST_SUITE_P(Ranges, OptionBoundTest, ::testing::ValuesIn(kBounds),
+                         [](const auto& param_info) { return param_info.param.name; });
+
+TEST(OptionBounds, EveryNumericOptionHasItsBoundsTested) {
+  std::set<std::string> tested;
+  for (const auto& c : kBounds) tested.insert(c.flag);
+  for (const auto& spec : optionTable()) {
+    if (spec.kind == ValueKind::Text) continue;
+    EXPECT_TRUE(tested.contains(std::string(spec.flag))) << spec.flag << " has no bound case";
+  }
+}
+
+TEST(LoadTest, KeepaliveAtTheKernelMaximumIsKeptExactly) {
+  EXPECT_EQ(ok(run(minimalPlus({"--keepalive", "32767s"}))).keepalive,
+            std::optional<std::chrono::seconds>(32767s));
+  EXPECT_EQ(ok(run(minimalPlus({"--keepalive", "9h"}))).keepalive,
+            std::optional<std::chrono::seconds>(9h));
+}
+
+// ---- --target (defect 14): a DNS name, checked at start-up.
+
+struct TargetCase {
+  std::string name;
+  std::string target;
+  std::string why;  // empty: accepted
+};
+
+void PrintTo(const TargetCase& c, std::ostream* os) {
+  *os << c.name << (c.why.empty() ? " is accepted" : " is refused: " + c.why);
+}
+
+class TargetNameTest : public ::testing::TestWithParam<TargetCase> {};
+
+TEST_P(TargetNameTest, IsCheckedAsADnsName) {
+  const auto& c = GetParam();
+  // `--target=VALUE` so that a leading '-' is a value, and the env var ECS task definitions set.
+  for (const auto& r : {run({"--listen", "80", "--target=" + c.target}),
+                        run({"--listen", "80"}, {{"ECS_SERVICE_DISCOVERY_TARGET", c.target}})}) {
+    if (c.why.empty()) {
+      EXPECT_EQ(ok(r).target, c.target);
+      continue;
+    }
+    EXPECT_EQ(r.exit_code, 2);
+    ASSERT_THAT(r.errors, ElementsAre(AllOf(HasSubstr("--target / ECS_SERVICE_DISCOVERY_TARGET: '"),
+                                            HasSubstr(c.why))));
+    EXPECT_EQ(r.errors[0].find('\n'), std::string::npos) << r.errors[0];
+    EXPECT_LT(r.errors[0].size(), 250u) << r.errors[0];
+  }
+}
+
+const std::string k63(63, 'a');
+
+INSTANTIATE_TEST_SUITE_P(
+    Targets, TargetNameTest,
+    ::testing::Values(
+        TargetCase{"SrvName", "_sftp._tcp.example.internal", ""},
+        TargetCase{"HostName", "db-1.example.internal", ""},
+        TargetCase{"TrailingDot", "db.example.internal.", ""},
+        TargetCase{"SingleLabel", "localhost", ""},
+        TargetCase{"UnderscoreInside", "my_svc.ns.example", ""},
+        TargetCase{"Punycode", "xn--bcher-kva.example", ""},
+        TargetCase{"UpperCase", "DB.Example.Internal", ""},
+        TargetCase{"Label63Bytes", k63 + ".example", ""},
+        TargetCase{"Name253Bytes", k63 + "." + k63 + "." + k63 + "." + std::string(61, 'b'), ""},
+        TargetCase{"EmptyLabel", "a..b", "label 2 is empty"},
+        TargetCase{"LeadingDot", ".a.example", "label 1 is empty"},
+        TargetCase{"TwoTrailingDots", "a.example..", "label 3 is empty"},
+        TargetCase{"OnlyADot", ".", "empty"},
+        TargetCase{"Label64Bytes", k63 + "a.example", "label 1 is 64 bytes, at most 63"},
+        TargetCase{"Name254Bytes", k63 + "." + k63 + "." + k63 + "." + std::string(62, 'b'),
+                   "254 bytes, at most 253"},
+        TargetCase{"Space", "a b.example", "byte 2 is ' '"},
+        TargetCase{"Newline", "a.example\nerror: forged", "byte 10 is '\\n'"},
+        TargetCase{"Escape", "a\x1b[31m.example", "byte 2 is '\\x1b'"},
+        TargetCase{"NonAscii",
+                   "b\xc3\xbc"
+                   "cher.example",
+                   "byte 2 is '\\xc3'"},
+        TargetCase{"LeadingHyphen", "-a.example", "label 1 ('-a') starts or ends with '-'"},
+        TargetCase{"TrailingHyphenInLabel", "a-.example", "starts or ends with '-'"},
+        TargetCase{"IpAddress", "10.0.0.1", "all digits"},
+        TargetCase{"BracketList", "[a.test,b.test]", "byte 1 is '['"}),
+    [](const auto& param_info) { return param_info.param.name; });
+
+TEST(LoadTest, AHundredKilobyteTargetIsShownShortened) {
+  const std::string huge(100'000, 'x');
+  const auto r = run({"--listen", "80", "--target", huge});
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_THAT(r.errors[0], HasSubstr("'" + std::string(64, 'x') + "...(100000 bytes)'"));
+  EXPECT_LT(r.errors[0].size(), 200u);
+}
+
+// ---- One value per single-value flag (defect 15).
+
+TEST(LoadTest, SecondValueAfterASingleValueFlagIsAnErrorNamingIt) {
+  const auto r = run({"--listen", "127.0.0.1:0", "127.0.0.1:1", "--target", "a.test"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.errors, ElementsAre(AllOf(HasSubstr("--listen / LISTENER_PORT: '127.0.0.1:1'"),
+                                          HasSubstr("second value"), HasSubstr("see --help"))));
+  const auto w = run(minimalPlus({"--workers", "2", "7"}));
+  EXPECT_THAT(w.errors, ElementsAre(HasSubstr("--workers / EDGE_WORKERS: '7' is a second value")));
+}
+
+TEST(LoadTest, SingleValueFlagGivenTwiceIsAnError) {
+  for (const auto& form : std::vector<std::vector<std::string>>{
+           {"--workers", "2", "--workers", "7"}, {"--workers=2", "--workers=7"}}) {
+    const auto r = run(minimalPlus(form));
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_THAT(r.errors, ElementsAre(AllOf(HasSubstr("--workers / EDGE_WORKERS:"),
+                                            HasSubstr("more than once ('2', then '7')"))));
+  }
+  // Even with the same value: the second one is a mistake somewhere.
+  EXPECT_EQ(run(args(kMinimal, {"--target", "_sftp._tcp.example"})).exit_code, 2);
+}
+
+TEST(LoadTest, BracketedTargetIsTakenLiterallyNotAsAList) {
+  const auto r = run({"--listen", "80", "--target", "[a.test,b.test]"});
+  EXPECT_THAT(r.errors,
+              ElementsAre(AllOf(HasSubstr("'[a.test,b.test]'"), HasSubstr("is not a DNS name"))));
+  const auto eq = run({"--listen", "80", "--target=[a.test]"});
+  EXPECT_THAT(eq.errors, ElementsAre(HasSubstr("'[a.test]' is not a DNS name")));
+}
+
+TEST(LoadTest, RepeatableDnsServerStillTakesSeveralValues) {
+  EXPECT_THAT(ok(run(minimalPlus({"--dns-server", "10.0.0.2", "10.0.0.3:54"}))).dns_servers,
+              ElementsAre("10.0.0.2:53", "10.0.0.3:54"));
+  EXPECT_THAT(ok(run(minimalPlus({"--dns-server=10.0.0.2", "--dns-server=10.0.0.4"}))).dns_servers,
+              ElementsAre("10.0.0.2:53", "10.0.0.4:53"));
+}
+
+TEST(LoadTest, StrayArgumentBeforeAnyFlagIsAnError) {
+  const auto r = run(args({"serve"}, kMinimal));
+  EXPECT_THAT(r.errors, ElementsAre(AllOf(HasSubstr("unexpected argument 'serve'"),
+                                          HasSubstr("see --help"))));
+}
+
+// ---- --dns-server (defect 16).
+
+struct ResolverCase {
+  std::string name;
+  std::string flag_value;  // as --dns-server
+  std::string why;
+};
+
+void PrintTo(const ResolverCase& c, std::ostream* os) {
+  *os << "--dns-server " << c.flag_value << " is refused: " << c.why;
+}
+
+class ResolverAddressTest : public ::testing::TestWithParam<ResolverCase> {};
+
+TEST_P(ResolverAddressTest, IsRefusedNamingFlagEnvAndWhy) {
+  const auto& c = GetParam();
+  for (const auto& r : {run(minimalPlus({"--dns-server", c.flag_value})),
+                        run(kMinimal, {{"DNS_SERVERS", "10.0.0.2," + c.flag_value}})}) {
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_THAT(r.errors,
+                ElementsAre(AllOf(HasSubstr("--dns-server / DNS_SERVERS: '" + c.flag_value + "'"),
+                                  HasSubstr(c.why))));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Resolvers, ResolverAddressTest,
+    ::testing::Values(ResolverCase{"ScopeId", "[fe80::1%lo]:53", "scope id"},
+                      ResolverCase{"UnknownInterface", "[fe80::1%nosuch0]:53", "scope id"},
+                      ResolverCase{"LinkLocalWithoutScope", "[fe80::1]:53", "link-local"},
+                      ResolverCase{"UnspecifiedV4", "0.0.0.0", "unspecified"},
+                      ResolverCase{"UnspecifiedV6", "[::]:53", "unspecified"},
+                      ResolverCase{"UnspecifiedMapped", "[::ffff:0.0.0.0]:53", "unspecified"},
+                      ResolverCase{"MulticastV4", "224.0.0.251:5353", "multicast"},
+                      ResolverCase{"MulticastV6", "[ff02::fb]:5353", "multicast"},
+                      ResolverCase{"Broadcast", "255.255.255.255", "broadcast"},
+                      ResolverCase{"PortZero", "10.0.0.2:0", "port 0"}),
+    [](const auto& param_info) { return param_info.param.name; });
+
+TEST(LoadTest, DnsServersEnvWithOnlyCommasIsAnErrorNotSystemResolvers) {
+  for (const std::string value : {",,,", " , ", " "}) {
+    const auto r = run(kMinimal, {{"DNS_SERVERS", value}});
+    EXPECT_EQ(r.exit_code, 2) << '"' << value << '"';
+    EXPECT_THAT(r.errors,
+                ElementsAre(AllOf(HasSubstr("--dns-server / DNS_SERVERS: '" + value + "'"),
+                                  HasSubstr("lists no server"))));
+  }
+}
+
+TEST(LoadTest, LinkLocalIpv4ResolverIsAccepted) {
+  // The Amazon VPC resolver lives at 169.254.169.253: IPv4 link-local needs no scope.
+  EXPECT_THAT(ok(run(minimalPlus({"--dns-server", "169.254.169.253"}))).dns_servers,
+              ElementsAre("169.254.169.253:53"));
+}
+
+// ---- Messages (defect 17).
+
+TEST(LoadTest, ControlBytesInAValueAreEscapedAndCannotForgeALine) {
+  const auto r = run(minimalPlus({"--log-level", "loud\nerror: forged \x1b[2J"}));
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_THAT(r.errors[0], HasSubstr("'loud\\nerror: forged \\x1b[2J' is not a log level"));
+  for (const char ch : r.errors[0]) {
+    EXPECT_TRUE(ch >= 0x20 && ch < 0x7f) << "raw byte " << int(static_cast<unsigned char>(ch));
+  }
+}
+
+TEST(LoadTest, FlagWithoutAValueNamesItsEnvVar) {
+  for (const auto& form : std::vector<std::vector<std::string>>{
+           {"--workers"}, {"--workers", "--log-level", "info"}, {"--workers="}}) {
+    const auto r = run(minimalPlus(form));
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_THAT(r.errors,
+                ElementsAre(AllOf(HasSubstr("error: --workers / EDGE_WORKERS: needs a value"),
+                                  HasSubstr("(see --help)"))));
+  }
+}
+
+TEST(LoadTest, DurationOverTheCapNamesTheCap) {
+  const auto r = run(minimalPlus({"--connect-timeout", "9000h"}));
+  EXPECT_THAT(r.errors, ElementsAre(AllOf(HasSubstr("'9000h' is above the maximum"),
+                                          HasSubstr("8760h"), Not(HasSubstr("not a duration")))));
+}
+
+TEST(LoadTest, SubSecondKeepaliveIsRefusedNotRounded) {
+  const auto r = run(minimalPlus({"--keepalive", "1500ms"}));
+  EXPECT_THAT(r.errors, ElementsAre(AllOf(HasSubstr("--keepalive / EDGE_KEEPALIVE: '1500ms'"),
+                                          HasSubstr("whole seconds"))));
+}
+
+TEST(LoadTest, MalformedTargetPortIsAnErrorEvenForSrv) {
+  for (const auto& [argv, env] : std::vector<std::pair<std::vector<std::string>, Env>>{
+           {kMinimal, {{"TARGET_PORT", "abc"}}},
+           {minimalPlus({"--target-port", "70000"}), {}},
+           {kMinimal, {{"TARGET_PORT", "0"}}}}) {
+    const auto r = run(argv, env);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_THAT(r.errors, ElementsAre(AllOf(HasSubstr("--target-port / TARGET_PORT:"),
+                                            HasSubstr("is not a port"))));
+  }
+}
+
+TEST(LoadTest, UnknownFlagsGiveOneLineEachInOrder) {
+  const auto r = run(minimalPlus({"--nope", "5", "--also-nope", "-x"}));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.errors,
+              ElementsAre(HasSubstr("unknown flag '--nope' (see --help)"),
+                          HasSubstr("unknown flag '--also-nope'"), HasSubstr("unknown flag '-x'")));
+}
+
+TEST(LoadTest, NegativeNumberIsAValueNotAFlag) {
+  const auto r = run(minimalPlus({"--connect-retries", "-1"}));
+  EXPECT_THAT(r.errors, ElementsAre(HasSubstr("--connect-retries / EDGE_CONNECT_RETRIES: '-1'")));
+}
 TEST(LoadTest, SeveralProblemsGiveOneLineEach) {
   const auto r = run({"--listen", "99999", "--target", "_x._tcp.example", "--connect-timeout", "5x",
                       "--log-level", "loud", "--connect-retries", "11"});

@@ -43,6 +43,26 @@ TEST(ReadmeReferenceTest, MentionsEveryFlagAndEnvVar) {
   }
 }
 
+// The reference row of an option: the table line starting "| `--flag".
+std::string rowOf(const std::string& readme, std::string_view flag) {
+  const auto start = readme.find("| `" + std::string(flag) + " ");
+  if (start == std::string::npos) return "";
+  return readme.substr(start, readme.find('\n', start) - start);
+}
+
+TEST(ReadmeReferenceTest, EachRowStatesTheRangeTheLoaderChecks) {
+  const auto readme = readReadme();
+  for (const auto& spec : optionTable()) {
+    const auto row = rowOf(readme, spec.flag);
+    ASSERT_FALSE(row.empty()) << "README.md has no reference row for " << spec.flag;
+    const auto range = rangeText(spec);
+    if (range.empty()) continue;
+    EXPECT_NE(row.find(range), std::string::npos)
+        << "README.md's row for " << spec.flag << " does not say " << range << ":\n"
+        << row;
+  }
+}
+
 TEST(ReadmeReferenceTest, WholeWordMatchOnly) {
   EXPECT_FALSE(mentions("use --target-port", "--target"));
   EXPECT_TRUE(mentions("use `--target NAME`", "--target"));

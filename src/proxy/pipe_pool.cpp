@@ -43,8 +43,8 @@ PipeLimits PipeLimits::ofThisProcess() {
   if (auto v = readNumber("/proc/sys/fs/pipe-user-pages-soft")) limits.user_soft_pages = *v;
   // The kernel's own test (pipe_is_unprivileged_user); in a user namespace it asks the initial
   // namespace, which capget cannot tell: the size check on every new pipe covers that case.
-  limits.privileged = hasEffectiveCapability(CAP_SYS_RESOURCE) ||
-                      hasEffectiveCapability(CAP_SYS_ADMIN);
+  limits.privileged =
+      hasEffectiveCapability(CAP_SYS_RESOURCE) || hasEffectiveCapability(CAP_SYS_ADMIN);
   const long pages = ::sysconf(_SC_PHYS_PAGES);
   limits.memory = pages > 0 ? static_cast<uint64_t>(pages) * limits.page : 0;
   return limits;
@@ -69,9 +69,10 @@ PipeBudget& PipeBudget::process() {
     const PipeLimits limits = PipeLimits::ofThisProcess();
     const uint64_t bytes = pipeBudgetBytes(limits);
     if (!limits.privileged && limits.user_soft_pages > 0) {
-      spdlog::info("pipes: at most {} KiB in all (3/4 of fs.pipe-user-pages-soft, {} pages; "
-                   "an unprivileged user's pipes share it); beyond it bytes are copied",
-                   bytes / 1024, limits.user_soft_pages);
+      spdlog::info(
+          "pipes: at most {} KiB in all (3/4 of fs.pipe-user-pages-soft, {} pages; "
+          "an unprivileged user's pipes share it); beyond it bytes are copied",
+          bytes / 1024, limits.user_soft_pages);
     }
     return PipeBudget(bytes);
   }();
@@ -121,9 +122,10 @@ Pipe PipePool::makePipe() {
   if (real < 0 || static_cast<size_t>(real) < size_) {
     budget_.give(size_);
     if (refused_++ == 0) {
-      spdlog::warn("pipes: the kernel gave a {}-byte pipe instead of {} (the user's "
-                   "fs.pipe-user-pages-soft budget is spent); copying instead",
-                   real, size_);
+      spdlog::warn(
+          "pipes: the kernel gave a {}-byte pipe instead of {} (the user's "
+          "fs.pipe-user-pages-soft budget is spent); copying instead",
+          real, size_);
     }
     skip_new_ = kSkipAfterRefusal;
     return {};

@@ -29,10 +29,10 @@ struct Pipe {
 // What the kernel allows this process in pipes (read once from /proc/sys/fs and capget).
 struct PipeLimits {
   size_t page = 4096;
-  size_t max_size = 1 << 20;        // fs.pipe-max-size: an unprivileged F_SETPIPE_SZ's maximum
-  size_t user_soft_pages = 16384;   // fs.pipe-user-pages-soft (0: no limit)
-  bool privileged = false;          // CAP_SYS_RESOURCE or CAP_SYS_ADMIN: neither limit applies
-  uint64_t memory = 0;              // physical memory, bytes
+  size_t max_size = 1 << 20;       // fs.pipe-max-size: an unprivileged F_SETPIPE_SZ's maximum
+  size_t user_soft_pages = 16384;  // fs.pipe-user-pages-soft (0: no limit)
+  bool privileged = false;         // CAP_SYS_RESOURCE or CAP_SYS_ADMIN: neither limit applies
+  uint64_t memory = 0;             // physical memory, bytes
 
   static PipeLimits ofThisProcess();
 };

@@ -28,7 +28,8 @@ UniqueFd ManualBackend::accept_one(std::chrono::milliseconds deadline) {
   UniqueFd connection;
   run_until(
       [&] {
-        connection.reset(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+        connection.reset(
+            ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
         return connection.valid();
       },
       deadline, std::chrono::milliseconds(2));

@@ -434,6 +434,10 @@ struct UrgentCase {
   uint32_t splice_from;
 };
 
+void PrintTo(const UrgentCase& c, std::ostream* os) {
+  *os << c.name;
+}
+
 class PumpUrgentTest : public PumpTest, public ::testing::WithParamInterface<UrgentCase> {};
 
 TEST_P(PumpUrgentTest, TheUrgentByteAndEverythingAfterItArriveBeforeTheEof) {

@@ -201,6 +201,9 @@ void Pump::watchCompleted(const std::error_code& ec) {
   const std::error_code error = ec ? ec : net::systemError(watch_errno_);
   if (stage_ == Stage::Ended) {  // after our EOF: the owner learns of the reset now
     if (!std::exchange(watch_after_end_, false)) return;
+    // The other direction ended meanwhile (its completion ran before this one): the owner has
+    // been told both ends and may be gone; a second word would end the connection twice.
+    if (!opposite_ || !opposite_->running()) return;
     end_.error = error;
     end_.reason = classify(from_side_, error);
     return owner_.pumpEnded(*this);  // last: it may destroy this pump

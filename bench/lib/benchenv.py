@@ -73,6 +73,7 @@ class Config:
     keep_tmp: bool
     results_dir: str
     ports: Ports
+    user: str = ""                # run edge-connector as this user ("": as the bench, root)
     cores: int = field(default_factory=lambda: os.cpu_count() or 1)
     fd_limit: int = 0             # RLIMIT_NOFILE every started process gets (set by raise_fd_limit)
 
@@ -109,6 +110,9 @@ def parse_config(argv):
                    "; 'throughput' = both throughput runs [BENCH_ONLY]")
     p.add_argument("--contenders", help="comma list of: " + ", ".join(CONTENDERS) +
                    " [BENCH_CONTENDERS]")
+    p.add_argument("--user", help="run edge-connector as this unprivileged user (setpriv), as "
+                   "the container image and the systemd unit do; results go to "
+                   "latest-USER.md/.json [BENCH_USER]")
     p.add_argument("--keep-tmp", action="store_true",
                    help="keep the temporary directory (configs, logs) [BENCH_KEEP_TMP=1]")
     a = p.parse_args(argv)
@@ -140,10 +144,25 @@ def parse_config(argv):
         keep_tmp=a.keep_tmp or os.environ.get("BENCH_KEEP_TMP", "") == "1",
         results_dir=os.environ.get("BENCH_RESULTS") or os.path.join(BENCH_DIR, "results"),
         ports=Ports(_env_int("BENCH_PORT_BASE", 27000)),
+        user=a.user or os.environ.get("BENCH_USER", ""),
     )
     if cfg.reps < 1 or cfg.duration < 1:
         raise BenchError("repetitions and duration must be at least 1")
     return cfg
+
+
+def as_user_prefix(user):
+    """The argv prefix that runs a command as `user` (its primary group, no supplementary
+    groups), or [] for "". Raises BenchError for an unknown user."""
+    if not user:
+        return []
+    import pwd
+    try:
+        entry = pwd.getpwnam(user)
+    except KeyError:
+        raise BenchError(f"--user {user}: no such user") from None
+    return ["setpriv", f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}", "--clear-groups",
+            "--"]
 
 
 # ---- tools and binaries ---------------------------------------------------------------------

@@ -11,6 +11,7 @@ Worker counts are matched: edge-connector --workers = HAProxy nbthread = nginx w
 import os
 import subprocess
 
+from benchenv import as_user_prefix
 from probes import wait_ready
 from procs import Managed, cpu_seconds, pss_kib, wait_tree_size
 
@@ -97,7 +98,8 @@ class Edge(Contender):
 
     def argv(self, svc, port, workdir):
         c = self.ctx
-        return [c.edge_bin, "--listen", f"127.0.0.1:{port}", "--target", svc.srv, "--type", "srv",
+        # --user: as an unprivileged user, whose pipes share fs.pipe-user-pages-soft
+        return as_user_prefix(c.cfg.user) + [c.edge_bin, "--listen", f"127.0.0.1:{port}", "--target", svc.srv, "--type", "srv",
                 "--dns-server", f"127.0.0.1:{c.cfg.ports.dns}", "--workers", str(c.cfg.cores),
                 "--idle-timeout", "off", "--drain-timeout", "1s", "--log-level", "info"]
 

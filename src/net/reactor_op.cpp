@@ -35,12 +35,18 @@ asio::detail::reactor& ReactorOp::reactorOf(asio::io_context& io) {
 
 void ReactorOp::start(asio::detail::reactor& reactor, Socket& socket, Kind kind, bool speculative) {
   ec_ = std::error_code();
+  cancellation_key_ = this;
   auto& impl = SocketAccess::implOf(socket);
   // Speculative: the attempt runs now; only if it would block does the op wait on the
   // descriptor's existing edge-triggered registration (no epoll_ctl for reads; a write adds
   // EPOLLOUT to it once). Not speculative, asio re-arms the descriptor (one epoll_ctl).
   reactor.start_op(static_cast<int>(kind), impl.socket_, impl.reactor_data_, this,
                    /*is_continuation=*/true, speculative);
+}
+
+void ReactorOp::cancel(asio::detail::reactor& reactor, Socket& socket, Kind kind) {
+  auto& impl = SocketAccess::implOf(socket);
+  reactor.cancel_ops_by_key(impl.socket_, impl.reactor_data_, static_cast<int>(kind), this);
 }
 
 ReactorOp::status ReactorOp::doPerform(asio::detail::reactor_op* base) {

@@ -64,6 +64,11 @@ class ReactorOp : public asio::detail::reactor_op {
   // Starts the op on `socket`: attempts once now; if that would block, waits for readiness.
   // Not `speculative`: waits for readiness first (for a connect the caller just tried).
   void start(asio::detail::reactor& reactor, Socket& socket, Kind kind, bool speculative = true);
+  // Takes the op off `socket`'s queue for `kind` if it waits there (asio's per-op cancellation:
+  // the other ops on the descriptor stay). Its completion then comes later, through the event
+  // loop, with operation_aborted; until then the op must not be started again. A no-op if the
+  // op is not queued there (e.g. it completed already and its completion is on its way).
+  void cancel(asio::detail::reactor& reactor, Socket& socket, Kind kind);
 
   // The reactor serving `socket`'s io_context (look it up once, not per op).
   static asio::detail::reactor& reactorOf(asio::io_context& io);

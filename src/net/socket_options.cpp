@@ -2,6 +2,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -27,6 +28,15 @@ std::error_code setNoDelay(int fd) {
 
 std::error_code setReadQueueHint(int fd) {
   return setInt(fd, IPPROTO_TCP, TCP_INQ, 1);
+}
+
+std::error_code setUrgentInline(int fd) {
+  return setInt(fd, SOL_SOCKET, SO_OOBINLINE, 1);
+}
+
+bool atUrgentMark(int fd) {
+  int mark = 0;
+  return ::ioctl(fd, SIOCATMARK, &mark) == 0 && mark != 0;
 }
 
 std::error_code setKeepAlive(int fd, std::optional<std::chrono::seconds> idle) {

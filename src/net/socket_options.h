@@ -15,6 +15,15 @@ std::error_code setNoDelay(int fd);
 // sockets inherit it from their listening socket.
 std::error_code setReadQueueHint(int fd);
 
+// SO_OOBINLINE on: TCP urgent ("out-of-band") data stays in the byte stream where it was sent,
+// so the proxy forwards it as an ordinary byte instead of the kernel setting it aside (a plain
+// read skips it). Accepted sockets inherit it from their listening socket.
+std::error_code setUrgentInline(int fd);
+
+// Whether the next byte to read is TCP urgent data (SIOCATMARK). splice() stops in front of
+// it, whatever SO_OOBINLINE says; only a plain read moves past it.
+bool atUrgentMark(int fd);
+
 // SO_KEEPALIVE with the given idle time before the first probe (then every idle/6, at least 1 s,
 // 6 probes); nullopt turns keepalive off.
 std::error_code setKeepAlive(int fd, std::optional<std::chrono::seconds> idle);

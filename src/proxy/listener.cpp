@@ -22,6 +22,7 @@ std::error_code tryOpen(asio::ip::tcp::acceptor& acceptor, const asio::ip::tcp::
   // Inherited by every accepted socket (Linux copies them from the listener).
   if (!ec) ec = net::setNoDelay(acceptor.native_handle());
   if (!ec) ec = net::setReadQueueHint(acceptor.native_handle());
+  if (!ec) ec = net::setUrgentInline(acceptor.native_handle());  // see proxy/pump.h
   if (!ec) ec = net::setKeepAlive(acceptor.native_handle(), keepalive);
   if (!ec) acceptor.bind(ep, ec);
   if (!ec) acceptor.listen(backlog > 0 ? backlog : asio::socket_base::max_listen_connections, ec);

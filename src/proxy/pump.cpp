@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "net/socket_options.h"
 #include "net/system_error.h"
 
 namespace edge::proxy {
@@ -59,6 +60,7 @@ Pump::Pump(const PumpPools& pools, net::Socket& from, net::Socket& to, Side from
       to_(to),
       owner_(owner),
       op_(*this),
+      watch_(*this),
       from_side_(from_side),
       copy_mode_(!pools.pipes.enabled()) {}
 
@@ -72,13 +74,16 @@ void Pump::start(bool unread) {
     std::error_code ignored;
     if (!socket->native_non_blocking()) socket->native_non_blocking(true, ignored);
   }
+  // Urgent bytes stay in the stream (see above). A client socket inherits it from the listener.
+  if (from_side_ == Side::Target) net::setUrgentInline(from_.native_handle());
   stage_ = Stage::Reading;
   skip_attempt_ = unread;  // only the attempt start() itself makes, if asio makes one
   op_.start(pools_.reactor, from_, net::ReactorOp::Kind::Read);
   skip_attempt_ = false;
 }
 
-net::ReactorOp::Attempt Pump::attempt(net::ReactorOp&) {
+net::ReactorOp::Attempt Pump::attempt(net::ReactorOp& op) {
+  if (&op == &watch_) return attemptWatch();
   if (stage_ != Stage::Writing) return attemptRead();
   return attemptWrite() ? Attempt::Done : Attempt::WouldBlock;
 }
@@ -88,6 +93,7 @@ net::ReactorOp::Attempt Pump::attemptRead() {
   if (!takeResources()) return failRead(std::make_error_code(std::errc::not_enough_memory));
   for (;;) {
     int queued = -1;  // only a copied read learns it (splice gives no hint)
+    const bool spliced = pipe_.valid();
     const ssize_t n = pipe_.valid()
                           ? ::splice(from_.native_handle(), nullptr, pipe_.write.get(), nullptr,
                                      pools_.pipes.pipeSize(), SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
@@ -99,15 +105,25 @@ net::ReactorOp::Attempt Pump::attemptRead() {
       drained_ = queued == 0;
       // Full reads mean a bulk transfer: splice the next ones; small ones go back to copying.
       bulk_ = !copy_mode_ && pending_ >= std::max<uint32_t>(pools_.splice_from, 1);
+      copy_next_ = false;
       return drained_ ? Attempt::DoneDrained : Attempt::Done;
     }
     drained_ = false;
+    copy_next_ = false;
+    const int e = n == 0 ? 0 : errno;
+    // splice() stops in front of an urgent byte: EAGAIN there, or 0 once the FIN is in, with
+    // bytes still queued. A plain read moves past the mark; it also has the last word on EOF.
+    if (spliced && (n == 0 || (wouldBlock(e) && net::atUrgentMark(from_.native_handle())))) {
+      copy_next_ = true;
+      releaseResources();  // the pipe is empty
+      if (takeResources()) continue;
+      return failRead(std::make_error_code(std::errc::not_enough_memory));
+    }
     if (n == 0) {
       eof_ = true;
       releaseResources();
       return Attempt::Done;
     }
-    const int e = errno;
     if (e == EINTR) continue;
     if (wouldBlock(e)) {  // dry: an idle direction holds no pipe and no buffer
       releaseResources();
@@ -147,6 +163,62 @@ void Pump::readBehind(int& queued) {
   }
 }
 
+// The watch: the source has nothing to say unless it failed (reset, timeout). It runs on every
+// readiness edge of the source while queued, which is only while nothing else reads it.
+net::ReactorOp::Attempt Pump::attemptWatch() {
+  int error = 0;
+  socklen_t size = sizeof error;
+  if (::getsockopt(from_.native_handle(), SOL_SOCKET, SO_ERROR, &error, &size) != 0) {
+    error = errno;
+  }
+  if (error == 0) return Attempt::WouldBlock;
+  watch_errno_ = error;
+  return Attempt::Done;
+}
+
+bool Pump::needsWatch() const {
+  return stage_ == Stage::Writing || (stage_ == Stage::Ended && watch_after_end_);
+}
+
+void Pump::startWatch() {
+  // A watch cancelled a moment ago completes first; its completion starts the next one.
+  if (watch_busy_ || !from_.is_open()) return;
+  watch_busy_ = watching_ = true;
+  watch_.start(pools_.reactor, from_, net::ReactorOp::Kind::Read);
+}
+
+void Pump::stopWatch() {
+  if (!std::exchange(watching_, false)) return;
+  watch_.cancel(pools_.reactor, from_, net::ReactorOp::Kind::Read);
+}
+
+void Pump::watchCompleted(const std::error_code& ec) {
+  watch_busy_ = watching_ = false;
+  if (ec == asio::error::operation_aborted) {  // taken off (or the socket closed)
+    if (needsWatch()) startWatch();
+    return;
+  }
+  const std::error_code error = ec ? ec : net::systemError(watch_errno_);
+  if (stage_ == Stage::Ended) {  // after our EOF: the owner learns of the reset now
+    if (!std::exchange(watch_after_end_, false)) return;
+    // The other direction ended meanwhile (its completion ran before this one): the owner has
+    // been told both ends and may be gone; a second word would end the connection twice.
+    if (!opposite_ || !opposite_->running()) return;
+    end_.error = error;
+    end_.reason = classify(from_side_, error);
+    return owner_.pumpEnded(*this);  // last: it may destroy this pump
+  }
+  // Bytes not yet written are lost with the peer that reset: stop waiting for the other peer.
+  end_.error = error;
+  read_failed_ = true;
+  source_failed_ = true;
+  if (stage_ == Stage::Writing) {
+    op_.cancel(pools_.reactor, to_, net::ReactorOp::Kind::Write);
+  } else {
+    op_.cancel(pools_.reactor, from_, net::ReactorOp::Kind::Read);
+  }
+}
+
 net::ReactorOp::Attempt Pump::failRead(std::error_code error) {
   end_.error = error;
   read_failed_ = true;
@@ -177,8 +249,12 @@ bool Pump::attemptWrite() {
   return pending_ == 0;
 }
 
-void Pump::complete(net::ReactorOp&, const std::error_code& ec) {
-  if (ec == asio::error::operation_aborted) return finish(CloseReason::None);
+void Pump::complete(net::ReactorOp& op, const std::error_code& ec) {
+  if (&op == &watch_) return watchCompleted(ec);
+  if (ec == asio::error::operation_aborted) {
+    // Cancelled by the watch (the source failed), else stopped from outside.
+    return finish(source_failed_ ? classify(from_side_, end_.error) : CloseReason::None);
+  }
   if (ec) {
     end_.error = ec;
     return finish(classify(from_side_, ec));
@@ -186,7 +262,10 @@ void Pump::complete(net::ReactorOp&, const std::error_code& ec) {
   if (stage_ == Stage::Reading && pending_ > 0) {
     // Most writes go through at once: try now instead of through one more queued op.
     stage_ = Stage::Writing;
-    if (!attemptWrite()) return op_.start(pools_.reactor, to_, net::ReactorOp::Kind::Write);
+    if (!attemptWrite()) {
+      startWatch();  // nothing reads the source while this waits for the other peer
+      return op_.start(pools_.reactor, to_, net::ReactorOp::Kind::Write);
+    }
   }
   // Everything read so far is written (or the writing failed). What the source said behind
   // those bytes comes now.
@@ -198,16 +277,21 @@ void Pump::complete(net::ReactorOp&, const std::error_code& ec) {
       std::error_code ignored;  // the other side may be gone already; its pump will say so
       to_.shutdown(net::Socket::shutdown_send, ignored);
     }
+    // The connection lives on in the other direction: a reset of this source must still end it.
+    watch_after_end_ = opposite_ && opposite_->running();
+    stage_ = Stage::Ended;
+    if (watch_after_end_) startWatch();
     return finish(classify(from_side_, asio::error::eof));
   }
   // Emptied the socket: the read below waits for the next edge, holding nothing meanwhile.
   if (drained_) releaseResources();
+  stopWatch();  // the read below takes the source's read queue back
   stage_ = Stage::Reading;
   op_.start(pools_.reactor, from_, net::ReactorOp::Kind::Read);
 }
 
 bool Pump::takeResources() {
-  const bool want_pipe = !copy_mode_ && (bulk_ || pools_.splice_from == 0);
+  const bool want_pipe = !copy_mode_ && !copy_next_ && (bulk_ || pools_.splice_from == 0);
   if (want_pipe ? pipe_.valid() : buffer_ != nullptr) return true;
   releaseResources();  // the other kind, empty: this runs between chunks only
   if (want_pipe) {
@@ -223,7 +307,7 @@ void Pump::releaseResources() {
     if (pending_ == 0) {
       pools_.pipes.release(std::move(pipe_));
     } else {
-      pipe_ = Pipe{};  // bytes left in it (the write side failed): close, never reuse
+      pools_.pipes.discard(std::move(pipe_));  // bytes left in it: close, never reuse
     }
   }
   if (buffer_) pools_.buffers.release(std::exchange(buffer_, nullptr));
@@ -231,6 +315,7 @@ void Pump::releaseResources() {
 
 void Pump::finish(CloseReason reason) {
   releaseResources();
+  if (!watch_after_end_) stopWatch();
   stage_ = Stage::Ended;
   end_.reason = reason;
   owner_.pumpEnded(*this);  // last: it may destroy this pump

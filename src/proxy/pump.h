@@ -4,10 +4,11 @@
 // Bulk bytes go socket → pipe → socket with splice(), never through user space. Small
 // messages (requests, replies) are cheaper copied: a direction starts copying through a 16 KiB
 // buffer and switches to splice once a read fills the buffer, back when reads get small again.
-// Where the kernel refuses splice (or --pipe-size off) it keeps copying. Either resource comes
-// from the worker's pools when bytes arrive and goes back, empty, when the source runs dry, so
-// an idle direction holds nothing. At most one pipe (or buffer) of bytes is in flight: the
-// next read starts only after everything read was written (the back-pressure).
+// Where the kernel refuses splice (or --pipe-size off, or no pipe is to be had) it copies.
+// Either resource comes from the worker's pools when bytes arrive and goes back, empty, when
+// the source runs dry, so an idle direction holds nothing. At most one pipe (or buffer) of
+// bytes is in flight: the next read starts only after everything read was written (the
+// back-pressure).
 //
 // Every syscall is tried at once and waits for readiness only on EAGAIN, on the socket's
 // standing edge-triggered registration (net/reactor_op.h): no allocation, no epoll_ctl per
@@ -16,7 +17,18 @@
 // (typically the FIN right behind a last reply) it reads that too, and the FIN leaves in the
 // same segment as the bytes (MSG_MORE, then shutdown). On EOF it half-closes the other side,
 // so the opposite direction keeps flowing.
-
+//
+// TCP urgent data: both sockets have SO_OOBINLINE (the listener's, inherited, and the target's,
+// set by start()), so the urgent byte is forwarded as an ordinary byte at its place in the
+// stream (without the urgent flag). splice() stops in front of an urgent byte and answers
+// EAGAIN, or 0 once the FIN is in, with bytes still queued: the pump then reads past the mark
+// with a plain read, and never takes a 0 from splice() for EOF without a plain read agreeing.
+//
+// Resets: while a direction waits to write (the other peer does not read) or has ended with an
+// EOF (the connection lives on in the other direction), nothing reads its source, so a reset
+// of that peer would go unnoticed as long as the other peer stays silent. The pump then
+// watches its source for an error with a second op on the source's read queue, which no one
+// else uses at that time: a reset is noticed in every state and passed on by the owner.
 #include <cstdint>
 #include <system_error>
 
@@ -44,8 +56,9 @@ struct PumpPools {
 
 class Pump;
 
-// Told once, when a direction ended (EOF, error, or its socket was closed). It may destroy
-// the pump from inside the call.
+// Told when a direction ended (EOF, error, or its socket was closed); told once more if its
+// source resets after that EOF, while the other direction still runs (end().reason then says
+// so). It may destroy the pump from inside the call.
 struct PumpOwner {
   virtual void pumpEnded(Pump& pump) = 0;
 
@@ -79,6 +92,8 @@ class Pump final : net::ReactorOp::Callbacks {
   bool copying() const { return copy_mode_; }
   // Holds a pipe or buffer right now (an idle direction must not).
   bool holdsResources() const { return pipe_.valid() || buffer_ != nullptr; }
+  // Watches its source for a reset right now (see above).
+  bool watching() const { return watching_; }
 
  private:
   enum class Stage : uint8_t { Idle, Reading, Writing, Ended };
@@ -86,6 +101,11 @@ class Pump final : net::ReactorOp::Callbacks {
   Attempt attempt(net::ReactorOp& op) override;
   void complete(net::ReactorOp& op, const std::error_code& ec) override;
   Attempt attemptRead();
+  Attempt attemptWatch();
+  void watchCompleted(const std::error_code& ec);
+  bool needsWatch() const;
+  void startWatch();
+  void stopWatch();
   void readBehind(int& queued);
   Attempt failRead(std::error_code error);
   bool attemptWrite();
@@ -98,12 +118,14 @@ class Pump final : net::ReactorOp::Callbacks {
   net::Socket& to_;
   PumpOwner& owner_;
   net::ReactorOp op_;
+  net::ReactorOp watch_;  // on from_'s read queue while op_ is not (see above)
   const Pump* opposite_ = nullptr;
   Pipe pipe_;
   char* buffer_ = nullptr;
   uint32_t pending_ = 0;  // bytes read and not yet written
   uint32_t offset_ = 0;   // copy mode: where the unwritten bytes start in buffer_
   PumpEnd end_;           // end_.error also carries a failed attempt to complete()
+  int watch_errno_ = 0;   // what the watch found on the source
   Side from_side_;
   Stage stage_ = Stage::Idle;
   bool eof_ = false;           // the source sent its FIN (after the pending bytes, if any)
@@ -113,6 +135,11 @@ class Pump final : net::ReactorOp::Callbacks {
   bool skip_attempt_ = false;  // start()'s read attempt would only hear EAGAIN
   bool copy_mode_ = false;     // splice is off or was refused
   bool bulk_ = false;          // reads are large: splice them
+  bool copy_next_ = false;     // the next read is a plain one (past an urgent mark, or EOF check)
+  bool watching_ = false;      // watch_ may be queued on from_
+  bool watch_busy_ = false;    // watch_ started and its completion has not run yet
+  bool watch_after_end_ = false;  // ended by EOF while the other direction runs: keep watching
+  bool source_failed_ = false;    // the watch found an error: op_ was cancelled for it
 };
 
 }  // namespace edge::proxy

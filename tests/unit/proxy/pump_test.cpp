@@ -25,8 +25,9 @@ using asio::ip::tcp;
 using net::Socket;
 using Clock = std::chrono::steady_clock;
 
-// A connected loopback pair: [0] connects, [1] is accepted. Both with TCP_INQ, as the
-// daemon's sockets have it (so the pump learns when a read emptied the socket).
+// A connected loopback pair: [0] connects, [1] is accepted. Both with TCP_INQ and SO_OOBINLINE,
+// as the daemon's sockets have them (so the pump learns when a read emptied the socket, and
+// urgent bytes stay in the stream).
 std::pair<Socket, Socket> tcpPair(asio::io_context& io) {
   tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
   Socket a(io);
@@ -35,6 +36,7 @@ std::pair<Socket, Socket> tcpPair(asio::io_context& io) {
   for (auto* s : {&a, &b}) {
     s->non_blocking(true);
     net::setReadQueueHint(s->native_handle());
+    net::setUrgentInline(s->native_handle());
   }
   return {std::move(a), std::move(b)};
 }
@@ -51,14 +53,29 @@ std::string pattern(size_t size) {
   return s;
 }
 
+void resetOnClose(Socket& s) {
+  linger hard{1, 0};
+  ::setsockopt(s.native_handle(), SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+}
+
+// Sends as much of `data` as the socket takes now; returns how much.
+size_t sendSome(Socket& s, const std::string& data) {
+  const ssize_t n = ::send(s.native_handle(), data.data(), data.size(), MSG_NOSIGNAL);
+  return n > 0 ? static_cast<size_t>(n) : 0;
+}
+
 void setSendBuffer(Socket& s, int bytes) {
   ::setsockopt(s.native_handle(), SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
 }
 
-// Counts how often a pump said it ended.
+// Counts how often a pump said it ended, and what it said last.
 struct Owner : PumpOwner {
-  void pumpEnded(Pump&) override { ++ends; }
+  void pumpEnded(Pump& pump) override {
+    ++ends;
+    last = pump.end().reason;
+  }
   int ends = 0;
+  CloseReason last = CloseReason::None;
 };
 
 class PumpTest : public ::testing::Test {
@@ -118,22 +135,54 @@ class PumpTest : public ::testing::Test {
   }
 
   // Reads what the target peer has until EOF (true) or nothing more comes (bounded: 5 s).
-  bool readToEof(std::string& out) {
-    char buf[4096];
+  bool readToEof(std::string& out, Socket* peer = nullptr) {
+    if (peer == nullptr) peer = &*target_peer_;
+    char buf[1 << 16];
     const auto deadline = Clock::now() + std::chrono::seconds(5);
     while (Clock::now() < deadline) {
       turn();
-      const ssize_t r = ::recv(target_peer_->native_handle(), buf, sizeof buf, 0);
+      const ssize_t r = ::recv(peer->native_handle(), buf, sizeof buf, 0);
       if (r == 0) return true;
       if (r > 0) out.append(buf, static_cast<size_t>(r));
     }
     return false;
   }
 
-  void runUntilEnded() {
+  void runUntilEnded(const Pump* pump = nullptr) {
+    if (pump == nullptr) pump = &*pump_;
     const auto deadline = Clock::now() + std::chrono::seconds(5);
-    while (pump_->running() && Clock::now() < deadline) turn();
+    while (pump->running() && Clock::now() < deadline) turn();
   }
+
+  // Client sends `before`, one urgent byte 'X', then `after`: what the target peer must get.
+  std::string sendAroundAnUrgentByte(const std::string& before, const std::string& after) {
+    size_t sent = 0;
+    const auto deadline = Clock::now() + std::chrono::seconds(10);
+    auto sendAll = [&](const std::string& data) {
+      for (sent = 0; sent < data.size() && Clock::now() < deadline;) {
+        sent += sendSome(*client_peer_, data.substr(sent));
+        turn();
+        drained_ += drainTarget();
+      }
+    };
+    sendAll(before);
+    EXPECT_EQ(::send(client_peer_->native_handle(), "X", 1, MSG_OOB), 1);
+    sendAll(after);
+    return before + "X" + after;
+  }
+
+  // What the target peer has now (non-blocking).
+  std::string drainTarget() {
+    std::string got;
+    char buf[1 << 16];
+    ssize_t r;
+    while ((r = ::recv(target_peer_->native_handle(), buf, sizeof buf, 0)) > 0) {
+      got.append(buf, static_cast<size_t>(r));
+    }
+    return got;
+  }
+
+  std::string drained_;  // what sendAroundAnUrgentByte read at the target peer meanwhile
 
   asio::io_context io_{1};
   std::optional<PipePool> pipes_;
@@ -375,6 +424,179 @@ TEST_F(PumpTest, ClosingTheSocketsStopsAWaitingPumpAndDropsItsFullPipe) {
   EXPECT_EQ(pump_->end().reason, CloseReason::None);
   EXPECT_EQ(owner_.ends, 1);
   EXPECT_EQ(pipes_->idle(), 0u) << "a pipe with bytes in it went back to the pool";
+}
+
+// Issue 9, defect 1: splice() stops in front of an urgent byte; the pump used to wait there for
+// ever, or take the 0 that splice() answers once the FIN is in for the end of the stream.
+struct UrgentCase {
+  const char* name;
+  size_t pipe_size;
+  uint32_t splice_from;
+};
+
+void PrintTo(const UrgentCase& c, std::ostream* os) {
+  *os << c.name;
+}
+
+class PumpUrgentTest : public PumpTest, public ::testing::WithParamInterface<UrgentCase> {};
+
+TEST_P(PumpUrgentTest, TheUrgentByteAndEverythingAfterItArriveBeforeTheEof) {
+  makePump(GetParam().pipe_size, GetParam().splice_from);
+  pump_->start();
+  const auto before = pattern(1 << 20), after = pattern(1 << 20).substr(7);
+  const std::string expected = sendAroundAnUrgentByte(before, after);
+  ::shutdown(client_peer_->native_handle(), SHUT_WR);
+  std::string got = drained_;
+  ASSERT_TRUE(readToEof(got)) << "no EOF after " << got.size() << " bytes";
+  EXPECT_EQ(got.size(), expected.size());
+  EXPECT_TRUE(got == expected) << "bytes differ";
+  EXPECT_EQ(pump_->end().reason, CloseReason::ClientClosed);
+  EXPECT_EQ(pump_->end().bytes, expected.size());
+}
+
+TEST_P(PumpUrgentTest, WithoutAFinTheBytesAfterTheUrgentByteStillArrive) {
+  makePump(GetParam().pipe_size, GetParam().splice_from);
+  pump_->start();
+  const auto before = pattern(1 << 20), after = pattern(3000);
+  const std::string expected = sendAroundAnUrgentByte(before, after);
+  std::string got = drained_;
+  got += receive(*target_peer_, expected.size() - got.size());
+  EXPECT_EQ(got.size(), expected.size()) << "the stream stalled at the urgent byte";
+  EXPECT_TRUE(got == expected);
+  EXPECT_TRUE(pump_->running());
+}
+
+TEST_P(PumpUrgentTest, ManyUrgentBytesInSmallAndLargeChunks) {
+  makePump(GetParam().pipe_size, GetParam().splice_from);
+  pump_->start();
+  std::string expected, got;
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  for (size_t size : {1u, 100u, 16383u, 16384u, 16385u, 65536u, 300000u}) {
+    const std::string chunk = pattern(size);
+    for (size_t sent = 0; sent < chunk.size() && Clock::now() < deadline;) {
+      sent += sendSome(*client_peer_, chunk.substr(sent));
+      turn();
+      got += drainTarget();
+    }
+    ASSERT_EQ(::send(client_peer_->native_handle(), "!", 1, MSG_OOB), 1);
+    expected += chunk + "!";
+  }
+  ::shutdown(client_peer_->native_handle(), SHUT_WR);
+  ASSERT_TRUE(readToEof(got));
+  EXPECT_EQ(got.size(), expected.size());
+  EXPECT_TRUE(got == expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, PumpUrgentTest,
+                         ::testing::Values(UrgentCase{"Splice1m", 1 << 20, BufferPool::kSize},
+                                           UrgentCase{"SpliceFromTheStart", 64 * 1024, 0},
+                                           UrgentCase{"Splice4k", 4096, 0},
+                                           UrgentCase{"CopyOnly", 0, BufferPool::kSize}),
+                         [](const auto& param_info) { return std::string(param_info.param.name); });
+
+// Issue 9, defect 3: a direction waiting to write to a peer that does not read used to leave
+// its source unwatched, so a reset there went unnoticed while the other peer stayed silent.
+TEST_F(PumpTest, ClientResetIsNoticedWhileWaitingForAStalledTarget) {
+  makePump(64 * 1024, /*splice_from=*/0);
+  Pump down(*pools_, *to_, *from_, Side::Target, other_owner_);
+  pump_->pairWith(down);
+  down.pairWith(*pump_);
+  pump_->start();
+  down.start();
+  // The target peer neither reads nor writes: fill everything up to the client.
+  const auto data = pattern(8 << 20);
+  for (int i = 0; i < 50; ++i) {
+    sendSome(*client_peer_, data);
+    turn();
+  }
+  ASSERT_TRUE(pump_->running());
+  ASSERT_TRUE(pump_->holdsResources()) << "the pump is not waiting to write";
+  EXPECT_TRUE(pump_->watching());
+  resetOnClose(*client_peer_);
+  client_peer_->close();
+  runUntilEnded();
+  EXPECT_FALSE(pump_->running()) << "the client's reset went unnoticed";
+  EXPECT_EQ(pump_->end().reason, CloseReason::ClientReset);
+  EXPECT_EQ(pump_->end().error, std::error_code(ECONNRESET, std::system_category()));
+  EXPECT_EQ(owner_.ends, 1);
+  EXPECT_FALSE(pump_->holdsResources());
+  to_->close();  // what the owner does next; ends `down`
+  runUntilEnded(&down);
+}
+
+TEST_F(PumpTest, TargetResetIsNoticedWhileWaitingForAStalledClient) {
+  makePump(64 * 1024, /*splice_from=*/0);
+  Pump down(*pools_, *to_, *from_, Side::Target, other_owner_);
+  pump_->pairWith(down);
+  down.pairWith(*pump_);
+  pump_->start();
+  down.start();
+  const auto data = pattern(8 << 20);
+  for (int i = 0; i < 50; ++i) {
+    sendSome(*target_peer_, data);
+    turn();
+  }
+  ASSERT_TRUE(down.running());
+  ASSERT_TRUE(down.holdsResources()) << "the pump is not waiting to write";
+  resetOnClose(*target_peer_);
+  target_peer_->close();
+  runUntilEnded(&down);
+  EXPECT_FALSE(down.running()) << "the target's reset went unnoticed";
+  EXPECT_EQ(down.end().reason, CloseReason::TargetReset);
+  EXPECT_EQ(other_owner_.ends, 1);
+  from_->close();
+  runUntilEnded();
+}
+
+TEST_F(PumpTest, AResetAfterTheClientsFinIsStillPassedOn) {
+  // The client half-closes (the up direction ends cleanly), the target stays silent, then the
+  // client resets: the owner must hear of it although nothing reads the client any more.
+  makePump(64 * 1024);
+  Pump down(*pools_, *to_, *from_, Side::Target, other_owner_);
+  pump_->pairWith(down);
+  down.pairWith(*pump_);
+  pump_->start();
+  down.start();
+  ASSERT_EQ(::send(client_peer_->native_handle(), "bye", 3, 0), 3);
+  ::shutdown(client_peer_->native_handle(), SHUT_WR);
+  std::string got;
+  ASSERT_TRUE(readToEof(got));
+  ASSERT_EQ(pump_->end().reason, CloseReason::ClientClosed);
+  EXPECT_EQ(owner_.ends, 1);
+  EXPECT_TRUE(down.running());
+  resetOnClose(*client_peer_);
+  client_peer_->close();
+  const auto deadline = Clock::now() + std::chrono::seconds(5);
+  while (owner_.ends < 2 && Clock::now() < deadline) turn();
+  EXPECT_EQ(owner_.ends, 2) << "the reset after the FIN went unnoticed";
+  EXPECT_EQ(owner_.last, CloseReason::ClientReset);
+  to_->close();
+  from_->close();
+  runUntilEnded(&down);
+  for (int i = 0; i < 3; ++i) turn();
+}
+
+TEST_F(PumpTest, TheWatchStopsWhenTheDirectionReadsAgain) {
+  // Stalled, then the target catches up: the direction reads its source again (the watch is
+  // off its queue, or the read would never run) and every byte arrives.
+  makePump(64 * 1024, /*splice_from=*/0);
+  setSendBuffer(*to_, 4096);
+  pump_->start();
+  const auto data = pattern(4 << 20);
+  size_t sent = 0;
+  for (int i = 0; i < 30; ++i) {
+    sent += sendSome(*client_peer_, data.substr(sent));
+    turn();
+  }
+  ASSERT_TRUE(pump_->watching());
+  std::string got = receive(*target_peer_, sent);
+  while (sent < data.size()) {
+    sent += sendSome(*client_peer_, data.substr(sent));
+    got += receive(*target_peer_, sent - got.size());
+    if (got.size() < sent) break;
+  }
+  EXPECT_EQ(got.size(), data.size());
+  EXPECT_TRUE(got == data);
 }
 
 }  // namespace

@@ -140,6 +140,10 @@ int runServer(const config::Config& config) {
     workers.push_back(std::make_unique<Worker>(config, board, access_log.shard(workers.size()),
                                                std::move(acceptor)));
   }
+  if (config.pipe_size && workers.front()->pipeSize() < config.pipe_size) {  // once, not per worker
+    spdlog::warn("--pipe-size {}: the kernel gave {} bytes (fs.pipe-max-size?)", config.pipe_size,
+                 workers.front()->pipeSize());
+  }
   auto discovery = discovery::Discovery::create(config, board, {bound}, error);
   if (!discovery) {
     spdlog::error("{}", error);

@@ -13,10 +13,6 @@ Worker::Worker(const config::Config& config, const discovery::TargetBoard& board
                 }),
       ctx_(io_, config, board, access_log) {
   if (config.idle_timeout) idle_sweep_.emplace(ctx_, *config.idle_timeout);
-  if (config.pipe_size && ctx_.pipes.pipeSize() < config.pipe_size) {
-    spdlog::warn("--pipe-size {}: the kernel gave {} bytes (fs.pipe-max-size?)", config.pipe_size,
-                 ctx_.pipes.pipeSize());
-  }
 }
 
 void Worker::start() {

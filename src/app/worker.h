@@ -20,6 +20,8 @@ class Worker {
          log::AccessLog::Shard& access_log, asio::ip::tcp::acceptor acceptor);
 
   asio::io_context& io() { return io_; }
+  // Capacity of the pipes this worker splices through (0: copies only).
+  size_t pipeSize() const { return ctx_.pipes.pipeSize(); }
   // Starts accepting; run io() to serve.
   void start();
   // Stops accepting; open connections get `drain_timeout` to finish, then are closed.

@@ -53,8 +53,9 @@ constexpr OptionSpec kOptions[] = {
      "listen backlog of each listening socket (the kernel caps it at somaxconn)", false, Count, 1,
      65535},
     {"--pipe-size", "EDGE_PIPE_SIZE", "BYTES|off", "1m",
-     "pipe per busy direction for zero-copy splice (k/m suffixes); off: copy", false, Bytes,
-     4 * 1024, 16 * 1024 * 1024},
+     "pipe per busy direction for zero-copy splice (k/m suffixes), within the process's pipe "
+     "budget; off: copy",
+     false, Bytes, 4 * 1024, 16 * 1024 * 1024},
     {"--workers", "EDGE_WORKERS", "N", "CPU count",
      "event loops, each with its own listening socket (SO_REUSEPORT)", false, Count, 1, 256},
     {"--log-level", "EDGE_LOG_LEVEL", "LEVEL", "info",

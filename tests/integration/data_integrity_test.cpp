@@ -161,10 +161,7 @@ TEST_P(DataIntegrity, EveryByteArrivesIntactBothWaysUnderMixedLoad) {
   std::mt19937_64 rng(seed);
 
   ManualBackend target;
-  DnsRecords records;
-  records.srv.push_back({.name = kService, .target = "manual.svc.test", .port = target.port()});
-  records.hosts.push_back({.name = "manual.svc.test", .address = "127.0.0.1"});
-  start_dns(std::move(records));
+  start_dns(single_target(target.port()));
   start_edge({"--pipe-size", GetParam().pipe_size});
 
   struct Connection {

@@ -81,6 +81,13 @@ void EdgeFixture::add_srv(DnsRecords& records, const Backend& backend, std::uint
   records.hosts.push_back({.name = host_name(backend), .address = backend.address()});
 }
 
+DnsRecords EdgeFixture::single_target(std::uint16_t port, const std::string& host) {
+  DnsRecords records;
+  records.srv.push_back({.name = kService, .target = host, .port = port});
+  records.hosts.push_back({.name = host, .address = "127.0.0.1"});
+  return records;
+}
+
 Dnsmasq& EdgeFixture::start_dns(DnsRecords records) {
   dns_ = std::make_unique<Dnsmasq>(std::move(records));
   return *dns_;

@@ -42,6 +42,9 @@ class EdgeFixture : public ::testing::Test {
   static void add_srv(DnsRecords& records, const Backend& backend, std::uint16_t priority = 10,
                       std::uint16_t weight = 10);
 
+  // The only SRV target under kService: `host` (A record 127.0.0.1) on `port`.
+  static DnsRecords single_target(std::uint16_t port, const std::string& host = "manual.svc.test");
+
   Dnsmasq& start_dns(DnsRecords records);
   // The common set-up: one greet/echo backend (greeting "echo") as the only SRV target, our
   // dnsmasq, and the daemon with `extra_args`.

@@ -40,10 +40,7 @@ class PipeBudget : public EdgeFixture {
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root to run the daemon as nobody";
     if (::access("/usr/bin/setpriv", X_OK) != 0) GTEST_SKIP() << "no setpriv";
-    DnsRecords records;
-    records.srv.push_back({.name = kService, .target = "manual.svc.test", .port = target_.port()});
-    records.hosts.push_back({.name = "manual.svc.test", .address = "127.0.0.1"});
-    start_dns(std::move(records));
+    start_dns(single_target(target_.port()));
     std::vector<std::string> argv = {
         "setpriv",  "--reuid=nobody", "--regid=nogroup", "--clear-groups",
         "--",       edge_binary(),    "--listen",        "127.0.0.1:0",

@@ -18,10 +18,7 @@ constexpr auto kPassedOnWithin = 2s;
 class ResetPropagation : public EdgeFixture {
  protected:
   void SetUp() override {
-    DnsRecords records;
-    records.srv.push_back({.name = kService, .target = "manual.svc.test", .port = target_.port()});
-    records.hosts.push_back({.name = "manual.svc.test", .address = "127.0.0.1"});
-    start_dns(std::move(records));
+    start_dns(single_target(target_.port()));
     start_edge();
     client_ = TcpClient::connect("127.0.0.1", edge().port(), kIoTimeout);
     ASSERT_TRUE(client_);

@@ -71,10 +71,7 @@ Received receive(int fd, const Until& until, std::uint64_t want = 0) {
 class UrgentData : public EdgeFixture, public ::testing::WithParamInterface<UrgentCase> {
  protected:
   void SetUp() override {
-    DnsRecords records;
-    records.srv.push_back({.name = kService, .target = "manual.svc.test", .port = target_.port()});
-    records.hosts.push_back({.name = "manual.svc.test", .address = "127.0.0.1"});
-    start_dns(std::move(records));
+    start_dns(single_target(target_.port()));
     start_edge({"--pipe-size", GetParam().pipe_size});
     client_ = TcpClient::connect("127.0.0.1", edge().port(), kIoTimeout);
     ASSERT_TRUE(client_);

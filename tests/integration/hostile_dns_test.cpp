@@ -18,15 +18,25 @@ const DnsName kServiceName = DnsName::of(kService);
 
 class HostileDns : public EdgeFixture {
  protected:
-  void TearDown() override {
-    EdgeFixture::TearDown();
-    if (HasFailure() && fake_)
-      std::cout << "fake DNS queries: " << fake_->describe_queries() << "\n";
+  // Stops the fake server when the test body ends: its handler may capture the test's locals
+  // by reference, and they are gone before TearDown.
+  struct FakeStopper {
+    explicit FakeStopper(HostileDns& f) : fixture(f) {}
+    FakeStopper(const FakeStopper&) = delete;
+    HostileDns& fixture;
+    ~FakeStopper() { fixture.stop_fake(); }
+  };
+
+  // Keep the result until the end of the test: `const auto fake = start_fake(...);`.
+  [[nodiscard]] FakeStopper start_fake(DnsHandler handler) {
+    fake_ = std::make_unique<FakeDns>(std::move(handler));
+    return FakeStopper(*this);
   }
 
-  FakeDns& start_fake(DnsHandler handler) {
-    fake_ = std::make_unique<FakeDns>(std::move(handler));
-    return *fake_;
+  void stop_fake() {
+    if (fake_ && HasFailure())
+      std::cout << "fake DNS queries: " << fake_->describe_queries() << "\n";
+    fake_.reset();
   }
 
   std::vector<std::string> fake_args(std::vector<std::string> extra = {}) const {
@@ -75,7 +85,7 @@ TEST_F(HostileDns, ATargetNameCaresRefusesCostsOnlyItself) {
   Backend& good = add_greet_echo("good");
   const DnsName bad{{std::string(30, 'x') + " " + std::string(32, 'y'), "svc", "test"}};
   ASSERT_EQ(bad.labels[0].size(), 63u);
-  start_fake(zone(
+  const auto fake = start_fake(zone(
       [&](DnsReply& r) {
         r.answer(rr::srv(kServiceName, 10, 10, good.port(), bad));
         r.answer(rr::srv(kServiceName, 10, 10, good.port(), DnsName::of("good.svc.test")));
@@ -91,7 +101,7 @@ TEST_F(HostileDns, ATargetNameCaresRefusesCostsOnlyItself) {
 TEST_F(HostileDns, ATargetNameWithANulByteCostsOnlyItself) {
   Backend& good = add_greet_echo("good");
   const DnsName bad{{std::string("a\0b", 3), "svc", "test"}};
-  start_fake(zone(
+  const auto fake = start_fake(zone(
       [&](DnsReply& r) {
         r.answer(rr::srv(kServiceName, 10, 10, good.port(), bad));
         r.answer(rr::srv(kServiceName, 10, 10, good.port(), DnsName::of("good.svc.test")));
@@ -108,7 +118,7 @@ TEST_F(HostileDns, ATargetNameWithANulByteCostsOnlyItself) {
 TEST_F(HostileDns, UnspecifiedAddressesAreNeverConnectedTo) {
   Backend& good = add_greet_echo("good");
   Backend& local = add_greet_echo("local-only-service");  // on 127.0.0.1 only
-  start_fake([&](const DnsQuery& q) {
+  const auto fake = start_fake([&](const DnsQuery& q) {
     DnsReply r(q);
     const std::string name = q.name.text();
     if (q.type == kTypeSrv && name == kService) {
@@ -141,7 +151,7 @@ TEST_F(HostileDns, UnspecifiedAddressesAreNeverConnectedTo) {
 TEST_F(HostileDns, AnAnswerWithNothingUsableKeepsTheLastKnownGoodTargets) {
   Backend& good = add_greet_echo("good");
   std::atomic<bool> hostile{false};
-  start_fake([&](const DnsQuery& q) {
+  const auto fake = start_fake([&](const DnsQuery& q) {
     DnsReply r(q);
     const std::string name = q.name.text();
     if (q.type == kTypeSrv && name == kService) {
@@ -178,7 +188,7 @@ TEST_F(HostileDns, AnAnswerWithNothingUsableKeepsTheLastKnownGoodTargets) {
 TEST_F(HostileDns, ItsOwnListenerIsNeverATarget) {
   Backend& good = add_greet_echo("good");
   std::atomic<std::uint16_t> self_port{0};
-  start_fake([&](const DnsQuery& q) {
+  const auto fake = start_fake([&](const DnsQuery& q) {
     DnsReply r(q);
     const std::string name = q.name.text();
     if (q.type == kTypeSrv && name == kService) {
@@ -217,7 +227,7 @@ TEST_F(HostileDns, RecordsThatDoNotAnswerTheQuestionAreIgnored) {
   }
   ASSERT_NE(evil, nullptr);
   const DnsName app = DnsName::of("app.svc.test");
-  start_fake([&](const DnsQuery& q) {
+  const auto fake = start_fake([&](const DnsQuery& q) {
     DnsReply r(q);
     if (q.name.text() != "app.svc.test") return r.rcode(kNxDomain).bytes();
     r.answer(rr::a(app, "127.0.0.2"));
@@ -241,7 +251,7 @@ TEST_F(HostileDns, RecordsThatDoNotAnswerTheQuestionAreIgnored) {
 
 TEST_F(HostileDns, TheQuestionsCnameChainIsFollowedInsideTheAnswer) {
   Backend& good = add_greet_echo("good");
-  start_fake([&](const DnsQuery& q) {
+  const auto fake = start_fake([&](const DnsQuery& q) {
     DnsReply r(q);
     if (q.name.text() != "app.svc.test" || q.type != kTypeA) return r.rcode(kNxDomain).bytes();
     r.answer(rr::cname(q.name, DnsName::of("alias1.svc.test")));
@@ -258,7 +268,7 @@ TEST_F(HostileDns, TheQuestionsCnameChainIsFollowedInsideTheAnswer) {
 TEST_F(HostileDns, SrvRecordsAndAdditionalAddressesOfOtherNamesAreIgnored) {
   Backend& good = add_greet_echo("good");
   Backend& evil = add_greet_echo("evil");
-  start_fake(zone(
+  const auto fake = start_fake(zone(
       [&](DnsReply& r) {
         r.answer(rr::srv(kServiceName, 10, 10, good.port(), DnsName::of("good.svc.test")));
         r.answer(rr::srv(DnsName::of("_other._tcp.svc.test"), 0, 10, evil.port(),
@@ -279,7 +289,7 @@ TEST_F(HostileDns, ATargetNameWithAnEscapedByteIsQueriedAsItCame) {
   Backend& good = add_greet_echo("good");
   const DnsName dotted{{"b1.test", "svc", "test"}};
   ASSERT_EQ(dotted.text(), "b1\\046test.svc.test");
-  start_fake(
+  const auto fake = start_fake(
       zone([&](DnsReply& r) { r.answer(rr::srv(kServiceName, 10, 10, good.port(), dotted)); },
            {{dotted.text(), "127.0.0.1"}}));
   start_edge_on_fake();
@@ -294,7 +304,7 @@ TEST_F(HostileDns, ATargetNameOfTheMaximumLengthWorks) {
   const DnsName longest{
       {std::string(63, 'a'), std::string(63, 'b'), std::string(63, 'c'), std::string(61, 'd')}};
   ASSERT_EQ(longest.wire().size(), 255u);
-  start_fake(
+  const auto fake = start_fake(
       zone([&](DnsReply& r) { r.answer(rr::srv(kServiceName, 10, 10, good.port(), longest)); },
            {{longest.text(), "127.0.0.1"}}));
   start_edge_on_fake();
@@ -309,7 +319,8 @@ TEST_P(ResponseCodes, AreLoggedByName) {
   const std::map<std::string, std::uint8_t> codes = {
       {"SERVFAIL", kServFail}, {"REFUSED", kRefused}, {"NOTIMP", kNotImp}, {"FORMERR", kFormErr}};
   const std::uint8_t code = codes.at(name);
-  start_fake([code](const DnsQuery& q) { return DnsReply(q).rcode(code).bytes(); });
+  const auto fake =
+      start_fake([code](const DnsQuery& q) { return DnsReply(q).rcode(code).bytes(); });
   start_edge_on_fake();
   EXPECT_TRUE(run_until([&] { return stderr_count("lookup failed (" + name + ")") >= 1; }, 5s));
   EXPECT_EQ(stderr_count("connection refused"), 0u);
@@ -322,7 +333,7 @@ INSTANTIATE_TEST_SUITE_P(HostileDns, ResponseCodes,
 // A truncated UDP reply makes c-ares ask again over TCP, where the full answer comes.
 TEST_F(HostileDns, ATruncatedAnswerIsFetchedOverTcp) {
   Backend& good = add_greet_echo("good");
-  start_fake([&](const DnsQuery& q) {
+  const auto fake = start_fake([&](const DnsQuery& q) {
     DnsReply r(q);
     if (q.type == kTypeSrv && !q.tcp) return r.truncated().bytes();
     if (q.type == kTypeSrv) {
@@ -341,7 +352,7 @@ TEST_F(HostileDns, ATruncatedAnswerIsFetchedOverTcp) {
 TEST_F(HostileDns, AHugeAnswerWithZeroTtlsIsBounded) {
   Backend& good = add_greet_echo("good");
   constexpr int kRecords = 1500;
-  start_fake([&](const DnsQuery& q) {
+  const auto fake = start_fake([&](const DnsQuery& q) {
     DnsReply r(q);
     const std::string name = q.name.text();
     if (q.type == kTypeSrv && !q.tcp) return r.truncated().bytes();
@@ -372,7 +383,7 @@ TEST_F(HostileDns, AHugeAnswerWithZeroTtlsIsBounded) {
 TEST_F(HostileDns, APointerLoopIsAMalformedReplyAndTheSetStays) {
   Backend& good = add_greet_echo("good");
   std::atomic<bool> hostile{false};
-  start_fake([&](const DnsQuery& q) {
+  const auto fake = start_fake([&](const DnsQuery& q) {
     DnsReply r(q);
     if (q.type != kTypeSrv) return r.bytes();
     if (hostile) {
@@ -397,7 +408,7 @@ TEST_F(HostileDns, APointerLoopIsAMalformedReplyAndTheSetStays) {
 
 // SIGTERM while the daemon waits (up to 10 s) for a first DNS answer: a clean stop, status 0.
 TEST_F(HostileDns, SigtermDuringTheFirstDnsWaitStopsCleanly) {
-  start_fake([](const DnsQuery&) { return Bytes{}; });  // never answers
+  const auto fake = start_fake([](const DnsQuery&) { return Bytes{}; });  // never answers
   std::vector<std::string> argv = {edge_binary(), "--listen", "127.0.0.1:0"};
   for (auto& a : fake_args()) argv.push_back(std::move(a));
   Subprocess edge({.argv = std::move(argv), .unset_env = edge_env_vars()});

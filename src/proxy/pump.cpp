@@ -74,8 +74,6 @@ void Pump::start(bool unread) {
     std::error_code ignored;
     if (!socket->native_non_blocking()) socket->native_non_blocking(true, ignored);
   }
-  // Urgent bytes stay in the stream (see above). A client socket inherits it from the listener.
-  if (from_side_ == Side::Target) net::setUrgentInline(from_.native_handle());
   stage_ = Stage::Reading;
   skip_attempt_ = unread;  // only the attempt start() itself makes, if asio makes one
   op_.start(pools_.reactor, from_, net::ReactorOp::Kind::Read);

@@ -19,10 +19,10 @@
 // so the opposite direction keeps flowing.
 //
 // TCP urgent data: both sockets have SO_OOBINLINE (the listener's, inherited, and the target's,
-// set by start()), so the urgent byte is forwarded as an ordinary byte at its place in the
-// stream (without the urgent flag). splice() stops in front of an urgent byte and answers
-// EAGAIN, or 0 once the FIN is in, with bytes still queued: the pump then reads past the mark
-// with a plain read, and never takes a 0 from splice() for EOF without a plain read agreeing.
+// set by the session when it opens it), so the urgent byte is forwarded as an ordinary byte at its
+// place in the stream (without the urgent flag). splice() stops in front of an urgent byte and
+// answers EAGAIN, or 0 once the FIN is in, with bytes still queued: the pump then reads past the
+// mark with a plain read, and never takes a 0 from splice() for EOF without a plain read agreeing.
 //
 // Resets: while a direction waits to write (the other peer does not read) or has ended with an
 // EOF (the connection lives on in the other direction), nothing reads its source, so a reset

@@ -122,6 +122,7 @@ bool Session::openTarget(const net::Endpoint& endpoint, std::error_code& ec) {
   net::setNoDelay(fd);
   net::setReadQueueHint(fd);
   net::setKeepAlive(fd, ctx_.config.keepalive);
+  net::setUrgentInline(fd);  // urgent bytes stay in the stream (proxy/pump.h)
   return true;
 }
 

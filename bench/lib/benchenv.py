@@ -17,10 +17,11 @@ from procs import BenchError, run
 BENCH_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPO_DIR = os.path.dirname(BENCH_DIR)
 
-# Run order inside a repetition. The idle-memory run goes first and the connection-rate run
-# right after it: wrk leaves ~100k sockets in TIME_WAIT, and their memory is given back over
-# the next 60 s. Run before the idle measurement, that release would count against it.
-WORKLOADS = ["idle", "connrate", "throughput1", "throughput4", "latency", "firstbyte", "burst",
+# Run order inside a repetition. The idle-memory runs (idle, then the scale curve) go first and
+# the connection-rate run right after them: wrk leaves ~100k sockets in TIME_WAIT, and their
+# memory is given back over the next 60 s. Run before a memory measurement, that release would
+# count against it.
+WORKLOADS = ["idle", "scale", "connrate", "throughput1", "throughput4", "latency", "firstbyte", "burst",
              "hold100k"]
 ALIASES = {"throughput": ["throughput1", "throughput4"], "memory": ["idle"],
            "all": WORKLOADS}
@@ -61,6 +62,9 @@ class Config:
     idle_conns: int               # wanted; capped by the descriptor limit (see fd_limit)
     socat_idle_conns: int         # socat forks per connection: measured at a smaller count
     hold_conns: int
+    scale_levels: list            # idle connections held at each step of the scale curve
+    scale_probes: int             # connect + first byte exchanges measured at each step
+    scale_probe_seconds: float
     redis_requests: int
     firstbyte_count: int
     firstbyte_seconds: float
@@ -81,6 +85,20 @@ class Config:
 def _env_int(name, default):
     value = os.environ.get(name, "")
     return int(value) if value.strip() else default
+
+
+def _env_levels(name, default):
+    """A comma list of increasing connection counts, e.g. 1000,4000,9500."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        levels = sorted({int(x) for x in value.split(",") if x.strip()})
+    except ValueError:
+        raise BenchError(f"{name}: expected a comma list of counts, got '{value}'") from None
+    if not levels or levels[0] < 1:
+        raise BenchError(f"{name}: counts must be at least 1")
+    return levels
 
 
 def _expand(names, known, what):
@@ -132,6 +150,10 @@ def parse_config(argv):
         idle_conns=_env_int("BENCH_IDLE_CONNS", 2000 if quick else 10000),
         socat_idle_conns=_env_int("BENCH_SOCAT_IDLE_CONNS", 200 if quick else 1000),
         hold_conns=_env_int("BENCH_HOLD_CONNS", 100000),
+        scale_levels=_env_levels("BENCH_SCALE_LEVELS",
+                                 [500, 1000, 2000] if quick else [1000, 4000, 9500]),
+        scale_probes=_env_int("BENCH_SCALE_PROBES", 300 if quick else 1000),
+        scale_probe_seconds=_env_int("BENCH_SCALE_SECONDS", 3 if quick else 5),
         redis_requests=_env_int("BENCH_REDIS_REQUESTS", 20000 if quick else 100000),
         firstbyte_count=_env_int("BENCH_FIRSTBYTE_COUNT", 300 if quick else 1000),
         firstbyte_seconds=_env_int("BENCH_FIRSTBYTE_SECONDS", 3 if quick else 8),

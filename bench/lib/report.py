@@ -73,10 +73,70 @@ def figures(records, contenders):
                 values = [r["metrics"][metric] for r in _ok(records, workload, c)
                           if r["metrics"].get(metric) is not None]
             out[key][c] = agg(values)
+    out["scale"] = scale_figures(records, contenders)
     # burst failures read better as "failed of total"
     out["burst_total"] = {c: _sum([r["metrics"]["total"] for r in _ok(records, "burst", c)])
                           for c in contenders}
     return out
+
+
+# The scale curve: per level of idle connections held, these figures (medians over repetitions).
+SCALE_ROWS = [("pss_kib_per_conn", "proxy PSS per idle conn (KiB)"),
+              ("p50_ms", "connect + first byte p50 (ms)"),
+              ("p99_ms", "connect + first byte p99 (ms)")]
+
+
+def scale_figures(records, contenders):
+    """{level: {metric: {contender: median}}}; level 0 is the latency before any idle
+    connection was opened (the baseline)."""
+    values = {}
+
+    def add(level, metric, c, v):
+        if v is not None:
+            values.setdefault(level, {}).setdefault(metric, {}).setdefault(c, []).append(v)
+    for c in contenders:
+        for rec in _ok(records, "scale", c):
+            m = rec["metrics"]
+            for metric in ("p50_ms", "p99_ms"):
+                add(0, metric, c, m["baseline"].get(metric))
+            for step in m["levels"]:
+                for metric, _ in SCALE_ROWS:
+                    add(step["level"], metric, c, step.get(metric))
+    return {level: {metric: {c: _median(values[level].get(metric, {}).get(c, []))
+                             for c in contenders}
+                    for metric, _ in SCALE_ROWS if metric in values[level]}
+            for level in sorted(values)}
+
+
+def scale_table(scale, contenders):
+    """The scale curve as markdown: a row per (level, figure), a column per contender measured,
+    each cell with its ratio to HAProxy (and direct); then how much each figure moved from the
+    smallest level to the largest, per contender (1.00× = flat)."""
+    shown = [c for c in contenders
+             if any(v.get(c) is not None for lv in scale.values() for v in lv.values())]
+    lines = ["| idle conns held | figure | " + " | ".join(LABELS[c] for c in shown) + " |",
+             "|---|---|" + "---|" * len(shown)]
+    for level, metrics in scale.items():
+        for metric, label in SCALE_ROWS:
+            if metric not in metrics:
+                continue
+            cells = [_cell(metrics, metric, c, shown, True, {}) for c in shown]
+            lines.append(f"| {'none (baseline)' if level == 0 else f'{level:,}'} | {label} | "
+                         + " | ".join(cells) + " |")
+    levels = [lv for lv in scale if lv > 0]
+    growth = []
+    if len(levels) >= 2:
+        lo, hi = levels[0], levels[-1]
+        for c in shown:
+            parts = []
+            for metric, label in SCALE_ROWS:
+                a = scale[lo].get(metric, {}).get(c)
+                b = scale[hi].get(metric, {}).get(c)
+                if a and b is not None:
+                    parts.append(f"{label.split(' (')[0]} {b / a:.2f}×")
+            if parts:
+                growth.append(f"{LABELS[c]}: " + ", ".join(parts))
+    return "\n".join(lines), growth, levels
 
 
 def fmt(v):
@@ -224,21 +284,33 @@ def render(meta, fig, contenders, checks, notes, cfg, idle_conns):
         f"- Other load on the machine during the run: {meta['foreign_cpu_pct']:.0f}% of one core "
         "(busy CPU time not used by the bench's processes; per measurement in the JSON)",
         "",
-        table,
-        "",
     ]
-    lines += [f"{n}" for n in table_notes]
-    lines += ["Memory: before/after holding the idle connections, divided by the connections "
-              "held. PSS is summed over every process of the proxy (/proc/PID/smaps_rollup). "
-              "System memory is system-wide kernel objects in use (/proc/slabinfo: active "
-              "objects × object size) + AnonPages + PageTables + KernelStack: the socket, file, "
-              "epoll and pipe structures of client, proxy and backend (for direct: client and "
-              "backend only) plus every process's heap. MemTotal − MemAvailable is shown too "
-              "but is noise here: it drifts by MB per second (page-cache reclaim, VM balloon), "
-              "and new sockets mostly reuse slab pages that earlier sockets freed, so page-based "
-              "figures depend on what ran before. "
-              "CPU: utime+stime of every process of the proxy (children included, from "
-              "/proc/PID/stat); CPU per GiB covers both throughput runs.", ""]
+    if table.count("\n") >= 2:  # a row beyond the header: not only the scale curve was run
+        lines += [table, ""] + table_notes
+        lines += ["Memory: before/after holding the idle connections, divided by the connections "
+                  "held. PSS is summed over every process of the proxy (/proc/PID/smaps_rollup). "
+                  "System memory is system-wide kernel objects in use (/proc/slabinfo: active "
+                  "objects × object size) + AnonPages + PageTables + KernelStack: the socket, "
+                  "file, epoll and pipe structures of client, proxy and backend (for direct: "
+                  "client and backend only) plus every process's heap. MemTotal − MemAvailable is "
+                  "shown too but is noise here: it drifts by MB per second (page-cache reclaim, "
+                  "VM balloon), and new sockets mostly reuse slab pages that earlier sockets "
+                  "freed, so page-based figures depend on what ran before. CPU: utime+stime of "
+                  "every process of the proxy (children included, from /proc/PID/stat); CPU per "
+                  "GiB covers both throughput runs.", ""]
+    if fig.get("scale"):
+        table, growth, levels = scale_table(fig["scale"], contenders)
+        lines += ["## Scale curve", "",
+                  "One proxy started per run holds idle connections in steps up to each level "
+                  "(idle_open to idle_hold, as in the idle workload); at each level its PSS "
+                  "growth since before the first idle connection is divided by the connections "
+                  f"held, and {cfg.scale_probes:,} new connections (at most "
+                  f"{cfg.scale_probe_seconds} s) are timed one after another from connect to "
+                  "the backend's one-byte greeting (connlat --reply-bytes 1).", "", table, ""]
+        if growth:
+            lines += [f"From {levels[0]:,} to {levels[-1]:,} idle connections, the largest "
+                      "level's figure over the smallest's (1.00× = flat): "
+                      + "; ".join(growth) + ".", ""]
     lines += ["## Acceptance targets (edge-connector)", ""]
     lines += [f"- **{c['status']}** {c['name']}: {c['detail']}" for c in checks]
     if notes:

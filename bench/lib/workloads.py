@@ -259,6 +259,75 @@ def read_json_line(m, timeout, default=None):
     raise WorkloadError(f"{m.name} gave no result within {timeout} s:\n{m.log_tail()}")
 
 
+# ---- 9: the scale curve: memory and connect latency as idle connections grow ------------------
+
+def scale_levels(ctx, key):
+    """The idle-connection counts of the scale curve for this contender ([] = not measured):
+    socat would need a process per connection, socat+DNS a DNS lookup per connection."""
+    return [] if key in ("socat", "socat-dns") else ctx.scale_levels
+
+
+def _probe_firstbyte(ctx, r):
+    """connect + first byte of new connections through the contender, one after another. The
+    backend (idle_hold) greets every connection with one byte on accept, so the sample is: the
+    client's connect, the proxy's accept and its connect to the backend, and the greeting on its
+    way back: the moment a client of a greeting protocol (SSH, SMTP) sees the server."""
+    c = ctx.cfg
+    res = _run([ctx.tools["connlat"], "seq", "--dst", f"127.0.0.1:{r.port}",
+                "--count", str(c.scale_probes), "--max-seconds", str(c.scale_probe_seconds),
+                "--timeout-ms", "5000", "--reply-bytes", "1"],
+               timeout=c.scale_probe_seconds + 20)
+    out = _json_line(res)
+    if out["ok"] == 0:
+        raise WorkloadError(f"no connect + first byte exchange succeeded ({out['failed']} failed)")
+    return out
+
+
+def scale(ctx, r):
+    """One contender, started once: hold the first level's idle connections, read the proxy's
+    PSS and measure connect + first byte of new connections; open more up to the next level,
+    read and measure again; and so on. Memory per connection at a level = (PSS now - PSS
+    before the first idle connection) / connections held, so a flat curve means each
+    connection costs the same however many there are. The latency run before any idle
+    connection is kept as the baseline."""
+    levels = scale_levels(ctx, r.key)
+    if not levels:
+        return {"skipped": True}
+    time.sleep(1)  # settle, as the idle workload does
+    pss0, obj0 = r.pss(), objects_kib()
+    out = {"pss_before_kib": pss0, "obj_before_kib": obj0, "baseline": _probe_firstbyte(ctx, r),
+           "levels": []}
+    batches, held = [], 0
+    try:
+        for level in levels:
+            batches.append(hold_connections(ctx, r.client_ports, level - held, ["127.0.0.1"],
+                                            256, f"scale-{level}"))
+            held = level
+            est = sum(row.get("established", 0) for b in batches for row in b.opened)
+            pss1, obj1 = r.pss(), objects_kib()
+            lat = _probe_firstbyte(ctx, r)
+            step = {"level": level, "established": est,
+                    "pss_kib_per_conn": None if pss0 is None else (pss1 - pss0) / max(1, est),
+                    "obj_kib_per_conn": (obj1 - obj0) / max(1, est), "pss_after_kib": pss1,
+                    "p50_ms": lat["p50_ms"], "p99_ms": lat["p99_ms"], "max_ms": lat["max_ms"],
+                    "probes_ok": lat["ok"], "probes_failed": lat["failed"]}
+            out["levels"].append(step)
+            if est < level or lat["failed"]:
+                out.setdefault("warnings", []).append(
+                    f"{level:,}: {est:,} established, {lat['failed']} probes failed")
+    finally:
+        closing = [b.release() for b in reversed(batches)]
+    still_open = sum(c["still_open"] for c in closing)
+    established = sum(c["established"] for c in closing)
+    out["still_open"], out["established"] = still_open, established
+    if still_open < established:
+        out.setdefault("warnings", []).append(
+            f"{established - still_open:,} of {established:,} idle connections closed early")
+    if out.get("warnings"):
+        out["warning"] = "; ".join(out["warnings"])
+    return out
+
+
 # ---- 6: 100,000 idle connections held by one edge-connector ----------------------------------
 
 def hold_test(ctx, contender, svc, plan):
@@ -295,5 +364,6 @@ WORKLOADS = {
     "latency": ("redis", latency),
     "firstbyte": ("redis", firstbyte),
     "idle": ("idle", idle),
+    "scale": ("idle", scale),
     "burst": ("redis", burst),
 }

@@ -1,11 +1,14 @@
 // connlat: connect + first-byte latency through a proxy to a redis backend.
 //
-//   connlat seq   --dst IP:PORT --count N --max-seconds S [--timeout-ms T]
+//   connlat seq   --dst IP:PORT --count N --max-seconds S [--timeout-ms T] [--reply-bytes R]
 //   connlat burst --dst IP:PORT --conns K --bursts B [--gap-ms G] [--timeout-ms T]
+//                 [--reply-bytes R]
 //
 // One exchange: connect, send "PING\r\n", wait for the first byte of "+PONG\r\n"; the time from
 // just before connect() to that byte is the sample. The rest of the reply is read before close
-// so the close is a clean FIN, not a reset for unread data.
+// so the close is a clean FIN, not a reset for unread data. --reply-bytes (default 7, the size
+// of "+PONG\r\n") is how many bytes make the whole reply: 1 against idle_hold, whose one-byte
+// greeting on accept then is the first byte (a greeting protocol such as SSH or SMTP).
 //   seq:   N exchanges one after another, stopping early after S seconds. Prints
 //          {"ok":..,"failed":..,"p50_ms":..,"p90_ms":..,"p99_ms":..,"max_ms":..,"mean_ms":..}
 //   burst: B bursts of K exchanges started at the same instant (G ms apart), each burst given
@@ -40,13 +43,14 @@ struct Options {
   long count = 1000, conns = 50, bursts = 3;
   double max_seconds = 10;
   int timeout_ms = 5000, gap_ms = 1000;
+  size_t reply_bytes = kReplySize;
 };
 
 [[noreturn]] void usage(const char* why) {
   std::fprintf(stderr,
                "connlat: %s\nusage: connlat seq --dst IP:PORT --count N --max-seconds S "
-               "[--timeout-ms T]\n       connlat burst --dst IP:PORT --conns K --bursts B "
-               "[--gap-ms G] [--timeout-ms T]\n",
+               "[--timeout-ms T] [--reply-bytes R]\n       connlat burst --dst IP:PORT --conns K "
+               "--bursts B [--gap-ms G] [--timeout-ms T] [--reply-bytes R]\n",
                why);
   std::exit(2);
 }
@@ -79,6 +83,8 @@ Options parseOptions(int argc, char** argv) {
       o.timeout_ms = std::atoi(value.c_str());
     } else if (key == "--gap-ms") {
       o.gap_ms = std::atoi(value.c_str());
+    } else if (key == "--reply-bytes") {
+      o.reply_bytes = static_cast<size_t>(std::max(1L, std::atol(value.c_str())));
     } else {
       usage("unknown option");
     }
@@ -98,9 +104,11 @@ struct Exchange {
   bool sent = false;
   size_t received = 0;
   double first_byte_ms = -1;  // set when the first byte arrives
+  size_t reply_bytes = kReplySize;
   bool done = false, failed = false;
 
-  void begin(const sockaddr_in& dst) {
+  void begin(const sockaddr_in& dst, size_t reply) {
+    reply_bytes = reply;
     start = Clock::now();
     fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
@@ -132,7 +140,7 @@ struct Exchange {
     if (n <= 0) return finish(first_byte_ms < 0);  // EOF/reset: fine only after the byte
     if (first_byte_ms < 0) first_byte_ms = msSince(start);
     received += static_cast<size_t>(n);
-    if (received >= kReplySize) finish(false);
+    if (received >= reply_bytes) finish(false);
   }
 
   void finish(bool fail) {
@@ -144,8 +152,9 @@ struct Exchange {
 };
 
 // Runs the exchanges together until all are done or timeout_ms passed (the rest fail).
-void runTogether(std::vector<Exchange>& ex, const sockaddr_in& dst, int timeout_ms) {
-  for (auto& e : ex) e.begin(dst);
+void runTogether(std::vector<Exchange>& ex, const Options& o) {
+  for (auto& e : ex) e.begin(o.dst, o.reply_bytes);
+  const int timeout_ms = o.timeout_ms;
   auto start = Clock::now();
   std::vector<pollfd> fds;
   std::vector<Exchange*> owners;
@@ -183,7 +192,7 @@ int runSequential(const Options& o) {
   auto start = Clock::now();
   for (long i = 0; i < o.count && msSince(start) < o.max_seconds * 1000; ++i) {
     std::vector<Exchange> one(1);
-    runTogether(one, o.dst, o.timeout_ms);
+    runTogether(one, o);
     if (one[0].failed) {
       ++failed;
     } else {
@@ -209,7 +218,7 @@ int runBursts(const Options& o) {
   for (long b = 0; b < o.bursts; ++b) {
     if (b > 0) ::usleep(static_cast<useconds_t>(o.gap_ms) * 1000);
     std::vector<Exchange> ex(static_cast<size_t>(o.conns));
-    runTogether(ex, o.dst, o.timeout_ms);
+    runTogether(ex, o);
     double burst_worst = 0;
     long burst_failed = 0;
     for (auto& e : ex) {

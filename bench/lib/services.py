@@ -61,6 +61,12 @@ class Backends:
                               "--logfile", ""])
         self._start("idle", [self.tools["idle_hold"]] + [str(x) for x in self.services["idle"].ports])
 
+    def dead(self):
+        """What of dnsmasq and the backends is no longer running (with its log's last line):
+        a measurement that failed says so, since no contender can work without them."""
+        return [f"{m.name} exited ({(m.log_tail(1) or '').strip()})"
+                for m in self.procs.values() if not m.alive()]
+
     def restart(self, name):
         """Used after a failed iperf3 run: a client killed mid-test can leave iperf3 -s busy."""
         argv = self.procs[name].proc.args

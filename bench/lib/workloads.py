@@ -289,14 +289,19 @@ def scale(ctx, r):
     read and measure again; and so on. Memory per connection at a level = (PSS now - PSS
     before the first idle connection) / connections held, so a flat curve means each
     connection costs the same however many there are. The latency run before any idle
-    connection is kept as the baseline."""
+    connection is kept as the baseline (and reads PSS only after it)."""
     levels = scale_levels(ctx, r.key)
     if not levels:
         return {"skipped": True}
+    # One readiness probe went through, but through one worker only: edge-connector's other
+    # workers may still await their first DNS answer (and close clients at once meanwhile).
+    time.sleep(1)
+    # The baseline latency run goes first: it also warms the proxy up (buffer pools, allocator
+    # arenas), which would otherwise count against the first level's connections.
+    baseline = _probe_firstbyte(ctx, r)
     time.sleep(1)  # settle, as the idle workload does
     pss0, obj0 = r.pss(), objects_kib()
-    out = {"pss_before_kib": pss0, "obj_before_kib": obj0, "baseline": _probe_firstbyte(ctx, r),
-           "levels": []}
+    out = {"pss_before_kib": pss0, "obj_before_kib": obj0, "baseline": baseline, "levels": []}
     batches, held = [], 0
     try:
         for level in levels:

@@ -27,6 +27,8 @@ std::string_view toString(CloseReason reason) {
       return "connect_failed";
     case CloseReason::NoTargets:
       return "no_targets";
+    case CloseReason::Limit:
+      return "limit";
     case CloseReason::IdleTimeout:
       return "idle_timeout";
     case CloseReason::Shutdown:

@@ -16,6 +16,7 @@ enum class CloseReason {
   NoTargets,      // discovery knows no target
   IdleTimeout,    // --idle-timeout passed with no bytes either way
   Shutdown,       // the drain timeout ran out at shutdown
+  Limit,          // refused at once: a connection limit or the descriptor limit was reached
 };
 
 enum class Side { Client, Target };

@@ -64,6 +64,7 @@ Session::Session(WorkerContext& ctx, net::Socket client, net::Endpoint client_en
 }
 
 Session::~Session() {
+  ctx_.limits.release(client_endpoint_);
   ctx_.deadlines.remove(*this);
   ctx_.sessions.remove(this);
   if (ctx_.on_session_closed) ctx_.on_session_closed();

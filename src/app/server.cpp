@@ -126,8 +126,9 @@ int runServer(const config::Config& config) {
   // handshake), which beats being refused.
   std::string error;
   const unsigned count = workerCount(config);
-  auto acceptors = proxy::openListeners(main_io, config.listen_address, config.listen_port, count,
-                                        config.backlog, config.keepalive, error);
+  auto acceptors =
+      proxy::openListeners(main_io, config.listen_address, config.listen_port, count,
+                           config.backlog, config.keepalive, config.user_timeout, error);
   if (acceptors.empty()) {
     spdlog::error("{}", error);
     return 1;

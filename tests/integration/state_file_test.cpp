@@ -132,5 +132,33 @@ TEST_F(StateFile, ACorruptFileIsIgnoredWithAWarningAndOverwrittenOnceDnsAnswers)
   EXPECT_TRUE(run_until([&] { return file_names(backend); }, 5s)) << file_text();
 }
 
+TEST_F(StateFile, AFailingWriteIsOneWarningPerDistinctErrorAndForwardingGoesOn) {
+  const Backend& first = add_greet_echo("first");
+  const Backend& second = add_greet_echo("second");
+  DnsRecords one;
+  add_srv(one, first);
+  start_dns(one);
+  start_edge({"--state-file", path_});
+  ASSERT_TRUE(run_until([&] { return file_names(first); }, 5s)) << file_text();
+
+  // The path becomes a non-empty directory: every rename over it fails, the same way (even
+  // for root, which writes into read-only directories).
+  std::filesystem::remove(path_);
+  std::filesystem::create_directories(path_ + "/blocker");
+  DnsRecords both = one;
+  add_srv(both, second);
+  dns().restart(both);
+  ASSERT_TRUE(run_until([&] { return logged("cannot write state file"); }, 10s));
+  dns().restart(one);  // a second change: a second failed write, the same error
+  ASSERT_TRUE(run_until([&] { return logged("discovery: target removed"); }, 10s));
+  EXPECT_EQ(greeting_through_edge(), "first");
+  std::size_t warnings = 0;
+  for (const auto& line : edge().stderr_lines()) {
+    warnings += line.find("cannot write state file") != std::string::npos ? 1 : 0;
+  }
+  EXPECT_EQ(warnings, 1u);
+  EXPECT_TRUE(logged("rename over " + path_));
+}
+
 }  // namespace
 }  // namespace edge::test

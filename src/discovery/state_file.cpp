@@ -274,8 +274,9 @@ std::optional<SystemClock::time_point> parseTimestamp(std::string_view text) {
   tm.tm_hour = num(11, 2);
   tm.tm_min = num(14, 2);
   tm.tm_sec = num(17, 2);
-  if (tm.tm_year < 70 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
-      tm.tm_min > 59 || tm.tm_sec > 60) {
+  // Years past 2200 would overflow system_clock's nanoseconds (they end in 2262).
+  if (tm.tm_year < 70 || tm.tm_year > 300 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+      tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60) {
     return std::nullopt;
   }
   const std::time_t secs = ::timegm(&tm);

@@ -201,7 +201,9 @@ TEST(StateFileTest, TimestampsRoundTripInUtcWithMilliseconds) {
   EXPECT_EQ(parseTimestamp("2025-11-25T15:05:27.142Z"), kSavedAt);
   EXPECT_EQ(parseTimestamp("1970-01-01T00:00:00.000Z"), SystemClock::time_point{});
   for (const char* bad : {"2025-11-25T15:05:27Z", "2025-11-25 15:05:27.142Z",
-                          "2025-11-25T15:05:27.142", "+025-11-25T15:05:27.142Z", ""}) {
+                          "2025-11-25T15:05:27.142", "+025-11-25T15:05:27.142Z", "",
+                          // past what system_clock (int64 nanoseconds, to 2262) can hold
+                          "9999-12-31T23:59:59.999Z", "2263-01-01T00:00:00.000Z"}) {
     EXPECT_FALSE(parseTimestamp(bad)) << bad;
   }
 }

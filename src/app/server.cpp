@@ -214,8 +214,9 @@ int runServer(const config::Config& config) {
   // that connect before the workers serve wait in the backlog (the kernel completes the
   // handshake), which beats being refused.
   std::string error;
-  auto acceptors = proxy::openListeners(main_io, config.listen_address, config.listen_port, count,
-                                        config.backlog, config.keepalive, error);
+  auto acceptors =
+      proxy::openListeners(main_io, config.listen_address, config.listen_port, count,
+                           config.backlog, config.keepalive, config.user_timeout, error);
   if (acceptors.empty()) {
     spdlog::error("{}", error);
     return 1;

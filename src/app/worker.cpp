@@ -6,13 +6,40 @@
 
 namespace edge::app {
 Worker::Worker(const config::Config& config, const discovery::TargetBoard& board,
-               log::AccessLog::Shard& access_log, asio::ip::tcp::acceptor acceptor)
-    : acceptor_(io_, std::move(acceptor),
-                [this](net::Socket socket, const net::Endpoint& peer) {
-                  proxy::Session::start(ctx_, std::move(socket), peer);
-                }),
-      ctx_(io_, config, board, access_log) {
+               log::AccessLog::Shard& access_log, proxy::ConnectionLimits& limits,
+               asio::ip::tcp::acceptor acceptor)
+    : acceptor_(
+          io_, std::move(acceptor),
+          [this](net::Socket socket, const net::Endpoint& peer) {
+            accepted(std::move(socket), peer);
+          },
+          [this](net::Socket socket, const net::Endpoint& peer) {
+            refuse(socket, peer, "out of descriptors");
+          }),
+      ctx_(io_, config, board, access_log, limits) {
   if (config.idle_timeout) idle_sweep_.emplace(ctx_, *config.idle_timeout);
+}
+
+void Worker::accepted(net::Socket socket, const net::Endpoint& peer) {
+  switch (ctx_.limits.admit(peer)) {
+    case proxy::ConnectionLimits::Verdict::Admitted:
+      return proxy::Session::start(ctx_, std::move(socket), peer);
+    case proxy::ConnectionLimits::Verdict::TotalLimit:
+      return refuse(socket, peer, "--max-connections reached");
+    case proxy::ConnectionLimits::Verdict::SourceLimit:
+      return refuse(socket, peer, "--max-connections-per-source reached");
+  }
+}
+
+void Worker::refuse(net::Socket& socket, const net::Endpoint& peer, std::string_view why) {
+  log::AccessRecord record;
+  record.end = std::chrono::system_clock::now();
+  record.client = peer;
+  record.reason = proxy::CloseReason::Limit;
+  record.error = why;
+  ctx_.access_log.write(record);
+  std::error_code ignored;
+  socket.close(ignored);
 }
 
 void Worker::start() {
@@ -28,18 +55,19 @@ void Worker::drained() {
   // Nothing may keep the event loop running now: no sweep, no connect deadline.
   if (idle_sweep_) idle_sweep_->stop();
   ctx_.deadlines.stop();
-  if (auto done = std::exchange(on_drained_, nullptr)) done();
+  const size_t cut = std::min(cut_, open_at_drain_);
+  if (auto done = std::exchange(on_drained_, nullptr)) done({open_at_drain_ - cut, cut});
 }
 
-void Worker::drain(std::function<void()> on_drained) {
+void Worker::drain(std::function<void(DrainCount)> on_drained) {
   if (ctx_.draining) return;
   ctx_.draining = true;
   on_drained_ = std::move(on_drained);
   acceptor_.close();
-  if (ctx_.sessions.size() == 0) return drained();
-  spdlog::info("draining {} open connection(s) for up to {} ms", ctx_.sessions.size(),
-               ctx_.config.drain_timeout.count());
-  drain_timer_.expires_after(ctx_.config.drain_timeout);
+  open_at_drain_ = ctx_.sessions.size();
+  if (open_at_drain_ == 0) return drained();
+  if (!ctx_.config.drain_timeout) return;  // off: wait for ever (or a second signal)
+  drain_timer_.expires_after(*ctx_.config.drain_timeout);
   drain_timer_.async_wait([this](std::error_code ec) {
     if (!ec) closeAll();
   });
@@ -47,6 +75,10 @@ void Worker::drain(std::function<void()> on_drained) {
 
 void Worker::closeAll() {
   drain_timer_.cancel();
+  if (!closed_all_) {  // a second call (timeout, then a signal) cuts nothing new
+    closed_all_ = true;
+    cut_ = ctx_.sessions.size();
+  }
   ctx_.sessions.forEach(
       [](proxy::Session& s) { s.abort(proxy::CloseReason::Shutdown, /*send_reset=*/false); });
 }

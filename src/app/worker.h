@@ -17,20 +17,30 @@ namespace edge::app {
 class Worker {
  public:
   Worker(const config::Config& config, const discovery::TargetBoard& board,
-         log::AccessLog::Shard& access_log, asio::ip::tcp::acceptor acceptor);
+         log::AccessLog::Shard& access_log, proxy::ConnectionLimits& limits,
+         asio::ip::tcp::acceptor acceptor);
 
   asio::io_context& io() { return io_; }
   // Capacity of the pipes this worker splices through (0: copies only).
   size_t pipeSize() const { return ctx_.pipes.pipeSize(); }
   // Starts accepting; run io() to serve.
   void start();
-  // Stops accepting; open connections get `drain_timeout` to finish, then are closed.
-  // `on_drained` runs once the last connection ended. Worker thread only.
-  void drain(std::function<void()> on_drained);
+  // How a drain went: connections open when it began that ended by themselves, and those
+  // closed by the drain timeout or a second signal.
+  struct DrainCount {
+    size_t ended = 0;
+    size_t cut = 0;
+  };
+  // Stops accepting; open connections get `drain_timeout` (nullopt: for ever) to finish, then
+  // are closed. `on_drained` runs once the last connection ended. Worker thread only.
+  void drain(std::function<void(DrainCount)> on_drained);
   // Closes every open connection now. Worker thread only.
   void closeAll();
 
  private:
+  void accepted(net::Socket socket, const net::Endpoint& peer);
+  // Closes a client at once, with close=limit and `why` in the access log.
+  void refuse(net::Socket& socket, const net::Endpoint& peer, std::string_view why);
   void drained();
 
   asio::io_context io_{1};
@@ -38,7 +48,10 @@ class Worker {
   proxy::WorkerContext ctx_;
   std::optional<proxy::IdleSweep> idle_sweep_;  // only with --idle-timeout
   asio::steady_timer drain_timer_{io_};
-  std::function<void()> on_drained_;
+  std::function<void(DrainCount)> on_drained_;
+  size_t open_at_drain_ = 0;
+  size_t cut_ = 0;
+  bool closed_all_ = false;
 };
 
 }  // namespace edge::app

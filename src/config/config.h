@@ -28,6 +28,8 @@ struct Config {
   Duration min_refresh{1000};
   Duration max_refresh{30000};
   std::optional<Duration> max_stale;  // nullopt: last known good targets never expire
+  // Where the last known good targets are saved, to serve if DNS does not answer at start-up.
+  std::optional<std::string> state_file;
 
   // Connections.
   Duration connect_timeout{5000};
@@ -35,7 +37,19 @@ struct Config {
   Duration refused_backoff{5000};
   std::optional<Duration> idle_timeout;               // nullopt: never
   std::optional<std::chrono::seconds> keepalive{60};  // nullopt: off
-  Duration drain_timeout{20000};
+  // TCP_USER_TIMEOUT on both sockets: unacknowledged data (or a closed receive window, or
+  // unanswered keepalive probes) for this long ends the connection. nullopt: kernel default.
+  std::optional<Duration> user_timeout{120000};
+  // SIGTERM/SIGINT: not ready at once, keep accepting for drain_delay (a load balancer in front
+  // stops sending), then close the listeners and give open connections drain_timeout
+  // (nullopt: for ever) before closing what is left.
+  Duration drain_delay{0};
+  std::optional<Duration> drain_timeout{Duration{20000}};
+
+  // Open connections, whole process; nullopt: derived from the descriptor limit at start-up.
+  std::optional<int> max_connections;
+  // Open connections per client address; nullopt: no limit.
+  std::optional<int> max_connections_per_source;
 
   // listen() backlog per listening socket; 0 = SOMAXCONN (the kernel caps it at
   // net.core.somaxconn). Bursts of connects must not overflow it (socat's 5 does).

@@ -231,6 +231,15 @@ def edge_binary():
     return os.path.abspath(path)
 
 
+def edge_knows(edge_bin, flag):
+    """True if the binary's --help lists the flag (the bench also measures older binaries)."""
+    try:
+        r = subprocess.run([edge_bin, "--help"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return flag in r.stdout
+
+
 # ---- kernel limits ---------------------------------------------------------------------------
 
 def raise_fd_limit(wanted):

@@ -67,6 +67,22 @@ class Backends:
         return [f"{m.name} exited ({(m.log_tail(1) or '').strip()})"
                 for m in self.procs.values() if not m.alive()]
 
+    def revive(self):
+        """Restarts dnsmasq or a backend found dead (something outside the bench stopped it: on
+        a shared machine, another user's `pkill dnsmasq` was seen doing that). Returns what was
+        restarted, with the last line of its log, for the notes."""
+        revived = []
+        for name, m in list(self.procs.items()):
+            if m.alive():
+                continue
+            revived.append(f"{m.name} ({(m.log_tail(1) or '').strip()})")
+            self.procs.pop(name).stop()
+            if name == "dns":
+                self._start_dnsmasq()
+            else:
+                self._start(name, m.proc.args)
+        return revived
+
     def restart(self, name):
         """Used after a failed iperf3 run: a client killed mid-test can leave iperf3 -s busy."""
         argv = self.procs[name].proc.args

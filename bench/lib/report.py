@@ -82,6 +82,7 @@ def figures(records, contenders):
 
 # The scale curve: per level of idle connections held, these figures (medians over repetitions).
 SCALE_ROWS = [("pss_kib_per_conn", "proxy PSS per idle conn (KiB)"),
+              ("pss_kib_per_added_conn", "proxy PSS per conn added since the level before (KiB)"),
               ("p50_ms", "connect + first byte p50 (ms)"),
               ("p99_ms", "connect + first byte p99 (ms)")]
 
@@ -99,7 +100,14 @@ def scale_figures(records, contenders):
             m = rec["metrics"]
             for metric in ("p50_ms", "p99_ms"):
                 add(0, metric, c, m["baseline"].get(metric))
+            # the marginal cost: PSS growth over the connections added since the level before
+            # (allocator free lists left by the warm-up make the first level's average lower)
+            prev_pss, prev_est = m.get("pss_before_kib"), 0
             for step in m["levels"]:
+                pss, est = step.get("pss_after_kib"), step.get("established", 0)
+                if prev_pss is not None and pss is not None and est > prev_est:
+                    step = dict(step, pss_kib_per_added_conn=(pss - prev_pss) / (est - prev_est))
+                prev_pss, prev_est = pss, est
                 for metric, _ in SCALE_ROWS:
                     add(step["level"], metric, c, step.get(metric))
     return {level: {metric: {c: _median(values[level].get(metric, {}).get(c, []))

@@ -8,11 +8,14 @@
 #include <asio/steady_timer.hpp>
 #include <csignal>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "app/worker.h"
 #include "discovery/discovery.h"
+#include "health/checker.h"
+#include "health/health_table.h"
 #include "log/access_log.h"
 #include "net/endpoint.h"
 #include "proxy/listener.h"
@@ -107,6 +110,12 @@ class Lifecycle {
   size_t drained_ = 0;
 };
 
+health::HealthTable::Settings healthSettings(const config::Config& config) {
+  // A probe whose connection never reports (aborted while connecting) frees the slot after
+  // twice the time its connect could take.
+  return {config.refused_backoff, config.eject_max, 2 * config.connect_timeout};
+}
+
 // How long the first clients may wait (in the listen backlog) for a first DNS answer before
 // the workers serve anyway; DNS down is no reason not to serve (targets come when it answers).
 constexpr std::chrono::seconds kFirstAnswerWait{10};
@@ -135,10 +144,11 @@ int runServer(const config::Config& config) {
   const auto bound = acceptors.front().local_endpoint();
 
   discovery::TargetBoard board;
-  log::AccessLog access_log(acceptors.size());  // one shard per worker
+  health::HealthTable health(healthSettings(config), &board);  // one for every worker
+  log::AccessLog access_log(acceptors.size());                 // one shard per worker
   for (auto& acceptor : acceptors) {
-    workers.push_back(std::make_unique<Worker>(config, board, access_log.shard(workers.size()),
-                                               std::move(acceptor)));
+    workers.push_back(std::make_unique<Worker>(
+        config, board, health, access_log.shard(workers.size()), std::move(acceptor)));
   }
   if (config.pipe_size && workers.front()->pipeSize() < config.pipe_size) {  // once, not per worker
     spdlog::warn("--pipe-size {}: the kernel gave {} bytes (fs.pipe-max-size?)", config.pipe_size,
@@ -148,6 +158,16 @@ int runServer(const config::Config& config) {
   if (!discovery) {
     spdlog::error("{}", error);
     return 1;
+  }
+
+  // Active checks, from their own thread; stopped below, so they never keep the process alive.
+  std::optional<health::Checker> checker;
+  if (config.health_check_interval) {
+    checker.emplace(
+        health::Checker::Settings{*config.health_check_interval, config.health_check_timeout,
+                                  config.health_check_expect},
+        board, health);
+    checker->start();
   }
 
   const std::string where =
@@ -171,6 +191,7 @@ int runServer(const config::Config& config) {
   });
 
   main_io.run();  // until every worker drained, or a signal before serving
+  if (checker) checker->stop();
   lifecycle.join();
   discovery->stop();
   spdlog::info("stopped");

@@ -6,12 +6,13 @@
 
 namespace edge::app {
 Worker::Worker(const config::Config& config, const discovery::TargetBoard& board,
-               log::AccessLog::Shard& access_log, asio::ip::tcp::acceptor acceptor)
+               health::HealthTable& health, log::AccessLog::Shard& access_log,
+               asio::ip::tcp::acceptor acceptor)
     : acceptor_(io_, std::move(acceptor),
                 [this](net::Socket socket, const net::Endpoint& peer) {
                   proxy::Session::start(ctx_, std::move(socket), peer);
                 }),
-      ctx_(io_, config, board, access_log) {
+      ctx_(io_, config, board, health, access_log) {
   if (config.idle_timeout) idle_sweep_.emplace(ctx_, *config.idle_timeout);
 }
 

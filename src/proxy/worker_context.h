@@ -2,7 +2,8 @@
 // What a session borrows from its worker: configuration, targets, health, randomness, logs,
 // connect deadlines, and the pools its pumps draw pipes and buffers from (so idle connections
 // hold none).
-// All of it belongs to one worker thread, except the board (atomic) and the access log.
+// All of it belongs to one worker thread, except the board (atomic), the health table (shared
+// by every worker, thread-safe) and the access log.
 
 #include <asio/io_context.hpp>
 #include <functional>
@@ -10,7 +11,7 @@
 
 #include "config/config.h"
 #include "discovery/target_board.h"
-#include "health/backoff.h"
+#include "health/health_table.h"
 #include "log/access_log.h"
 #include "proxy/connect_deadlines.h"
 #include "proxy/intrusive_list.h"
@@ -23,12 +24,13 @@ class Session;
 
 struct WorkerContext {
   WorkerContext(asio::io_context& io_context, const config::Config& cfg,
-                const discovery::TargetBoard& targets, log::AccessLog::Shard& log)
+                const discovery::TargetBoard& targets, health::HealthTable& health_table,
+                log::AccessLog::Shard& log)
       : io(io_context),
         config(cfg),
         board(targets),
+        health(health_table),
         access_log(log),
-        backoff(cfg.refused_backoff),
         rng(std::random_device{}()),
         deadlines(io_context, cfg.connect_timeout),
         pipes(cfg.pipe_size),
@@ -39,8 +41,8 @@ struct WorkerContext {
   asio::io_context& io;
   const config::Config& config;
   const discovery::TargetBoard& board;
+  health::HealthTable& health;        // the process's, shared with every worker
   log::AccessLog::Shard& access_log;  // this worker's
-  health::Backoff backoff;
   std::mt19937_64 rng;
   ConnectDeadlines deadlines;
   IntrusiveList<Session> sessions;

@@ -47,7 +47,9 @@ TEST_F(SharedHealth, ARefusedTargetIsEjectedOnceForEveryWorkerAndReadmittedWhenI
   EXPECT_EQ(counts["good"], kClients) << describe(counts);
   ASSERT_TRUE(edge().wait_access_log(kClients, kIoTimeout));
   int failed_attempts = 0;  // only the refused target fails: each extra attempt went there
-  for (const auto& record : edge().access_log()) failed_attempts += record.integer("attempts") - 1;
+  for (const auto& record : edge().access_log()) {
+    failed_attempts += static_cast<int>(record.integer("attempts").value_or(0)) - 1;
+  }
   std::cout << "attempts to the refused target during its back-off, both workers: "
             << failed_attempts << "\n";
   EXPECT_EQ(failed_attempts, 1);

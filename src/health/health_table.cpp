@@ -22,54 +22,62 @@ HealthTable::HealthTable(Settings settings, const discovery::TargetBoard* board)
       board_(board),
       map_(std::make_shared<const Map>()) {}
 
-bool HealthTable::View::admits(const net::Endpoint& endpoint, Clock::time_point now) const {
-  if (!map_) return true;
+HealthTable::Entry* HealthTable::View::find(const net::Endpoint& endpoint) const {
+  if (!map_) return nullptr;
   auto it = map_->find(endpoint);
-  if (it == map_->end()) return true;
-  const Entry& e = *it->second;
-  if (e.check_failed.load(std::memory_order_acquire)) return false;
+  return it == map_->end() ? nullptr : it->second.get();
+}
+
+bool HealthTable::View::admits(const net::Endpoint& endpoint, Clock::time_point now) const {
+  const Entry* e = find(endpoint);
+  if (!e) return true;
+  if (e->check_failed.load(std::memory_order_acquire)) return false;
   const int64_t t = ticks(now);
-  if (t < e.until.load(std::memory_order_acquire)) return false;
-  const int64_t probe = e.probe_until.load(std::memory_order_acquire);
+  if (t < e->until.load(std::memory_order_acquire)) return false;
+  const int64_t probe = e->probe_until.load(std::memory_order_acquire);
   return probe == 0 || t >= probe;
 }
 
-HealthTable::View HealthTable::view() const {
-  View v;
-  if (count_.load(std::memory_order_acquire) != 0) v.map_ = map_.load(std::memory_order_acquire);
-  return v;
-}
-
-std::shared_ptr<HealthTable::Entry> HealthTable::find(const net::Endpoint& endpoint) const {
-  if (count_.load(std::memory_order_acquire) == 0) return nullptr;
-  auto map = map_.load(std::memory_order_acquire);
-  auto it = map->find(endpoint);
-  return it == map->end() ? nullptr : it->second;
-}
-
-bool HealthTable::claim(const net::Endpoint& endpoint, Clock::time_point now) {
-  auto entry = find(endpoint);
-  if (!entry) return true;
-  if (entry->check_failed.load(std::memory_order_acquire)) return false;
+bool HealthTable::View::claim(const net::Endpoint& endpoint, Clock::time_point now) const {
+  Entry* e = find(endpoint);
+  if (!e) return true;
+  if (e->check_failed.load(std::memory_order_acquire)) return false;
   const int64_t t = ticks(now);
-  if (t < entry->until.load(std::memory_order_acquire)) return false;
-  const int64_t expiry = ticks(now + settings_.probe_expiry);
-  int64_t probe = entry->probe_until.load(std::memory_order_acquire);
+  if (t < e->until.load(std::memory_order_acquire)) return false;
+  const int64_t expiry = ticks(now + probe_expiry_);
+  int64_t probe = e->probe_until.load(std::memory_order_acquire);
   while (probe == 0 || t >= probe) {  // free, or the last claim expired: try to take it
-    if (entry->probe_until.compare_exchange_weak(probe, expiry, std::memory_order_acq_rel)) {
-      spdlog::debug("target {} ({}): this connection is the probe", net::format(endpoint),
-                    entry->name);
+    if (e->probe_until.compare_exchange_weak(probe, expiry, std::memory_order_acq_rel)) {
       return true;
     }
   }
   return false;
 }
 
+HealthTable::View HealthTable::Reader::view() {
+  View v;
+  if (table_.count_.load(std::memory_order_acquire) == 0) return v;  // the common case
+  if (const auto version = table_.version_.load(std::memory_order_acquire); version != version_) {
+    std::lock_guard lock(table_.mutex_);  // only after a write
+    map_ = table_.map_;
+    version_ = table_.version_.load(std::memory_order_relaxed);
+  }
+  v.map_ = map_.get();
+  v.probe_expiry_ = table_.settings_.probe_expiry;
+  return v;
+}
+
+void HealthTable::Reader::connectSucceeded(const net::Endpoint& endpoint, std::string_view name) {
+  const Entry* e = view().find(endpoint);  // no lock in the common case: nothing ejected
+  if (!e || e->check_failed.load(std::memory_order_acquire)) return;
+  table_.connectSucceeded(endpoint, name);
+}
+
 void HealthTable::connectFailed(const net::Endpoint& endpoint, std::string_view name,
                                 std::string_view cause, Clock::time_point now) {
   if (settings_.backoff <= Clock::duration::zero()) return;  // --refused-backoff 0: no ejection
   std::lock_guard lock(mutex_);
-  const auto current = map_.load(std::memory_order_acquire);
+  const auto current = map_;
   const int64_t t = ticks(now);
   if (auto it = current->find(endpoint); it != current->end()) {
     Entry& e = *it->second;
@@ -97,16 +105,16 @@ void HealthTable::connectFailed(const net::Endpoint& endpoint, std::string_view 
 }
 
 void HealthTable::connectSucceeded(const net::Endpoint& endpoint, std::string_view name) {
-  auto entry = find(endpoint);  // no lock in the common case: nothing ejected
-  if (!entry || entry->check_failed.load(std::memory_order_acquire)) return;
   std::lock_guard lock(mutex_);
+  auto it = map_->find(endpoint);
+  if (it == map_->end() || it->second->check_failed.load(std::memory_order_acquire)) return;
   readmitLocked(endpoint, name);
 }
 
 void HealthTable::checkFailed(const net::Endpoint& endpoint, std::string_view name,
                               std::string_view cause) {
   std::lock_guard lock(mutex_);
-  const auto current = map_.load(std::memory_order_acquire);
+  const auto current = map_;
   if (auto it = current->find(endpoint); it != current->end()) {
     Entry& e = *it->second;
     if (e.check_failed.exchange(true, std::memory_order_acq_rel)) {
@@ -127,13 +135,13 @@ void HealthTable::checkFailed(const net::Endpoint& endpoint, std::string_view na
 }
 
 void HealthTable::checkPassed(const net::Endpoint& endpoint, std::string_view name) {
-  if (!find(endpoint)) return;
+  if (count_.load(std::memory_order_acquire) == 0) return;
   std::lock_guard lock(mutex_);
   readmitLocked(endpoint, name);
 }
 
 void HealthTable::readmitLocked(const net::Endpoint& endpoint, std::string_view name) {
-  const auto current = map_.load(std::memory_order_acquire);
+  const auto current = map_;
   if (!current->contains(endpoint)) return;  // another thread readmitted it first
   auto next = std::make_shared<Map>(*current);
   next->erase(endpoint);
@@ -150,7 +158,7 @@ void HealthTable::failingOpen() {
 void HealthTable::prune() {
   if (!board_ || count_.load(std::memory_order_acquire) == 0) return;
   std::lock_guard lock(mutex_);
-  publishLocked(std::make_shared<Map>(*map_.load(std::memory_order_acquire)));
+  publishLocked(std::make_shared<Map>(*map_));
 }
 
 void HealthTable::publishLocked(std::shared_ptr<Map> map) {
@@ -163,17 +171,17 @@ void HealthTable::publishLocked(std::shared_ptr<Map> map) {
       known.insert(target.endpoints.begin(), target.endpoints.end());
     std::erase_if(*map, [&](const auto& kv) { return !known.contains(kv.first); });
   }
-  // Map first: a reader that sees the new count finds a map at least as new.
+  // Map and version first: a reader that sees the new count refreshes to a map at least as new.
   const size_t size = map->size();
-  map_.store(std::move(map), std::memory_order_release);
+  map_ = std::move(map);
+  version_.fetch_add(1, std::memory_order_release);
   count_.store(size, std::memory_order_release);
 }
 
 HealthTable::Clock::duration HealthTable::backoffOf(const net::Endpoint& endpoint) const {
-  auto entry = find(endpoint);
-  if (!entry) return Clock::duration::zero();
   std::lock_guard lock(mutex_);
-  return entry->backoff;
+  auto it = map_->find(endpoint);
+  return it == map_->end() ? Clock::duration::zero() : it->second->backoff;
 }
 
 }  // namespace edge::health

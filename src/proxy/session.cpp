@@ -79,20 +79,20 @@ void Session::connectNext() {
   while (!aborted_ && attempts_ <= ctx_.config.connect_retries) {
     const auto now = Clock::now();
     auto untried = [&](const net::Endpoint& ep) { return !alreadyFailed(ep); };
-    const auto health = ctx_.health.view();  // one atomic load when nothing is ejected
+    const auto health = ctx_.health.view();  // one atomic load while nothing is ejected
     std::optional<balance::Pick> pick;
     if (lost_probes < kMaxLostProbes) {
       pick = balance::pickTarget(
           targets, [&](const net::Endpoint& ep) { return untried(ep) && health.admits(ep, now); },
           ctx_.rng);
-      if (pick && !ctx_.health.claim(pick->endpoint, now)) {
+      if (pick && !health.claim(pick->endpoint, now)) {
         ++lost_probes;  // another connection is the probe: it is out for us, pick again
         continue;
       }
     }
     if (!pick) {  // every untried target is ejected: trying one beats refusing the client
       pick = balance::pickTarget(targets, untried, ctx_.rng);
-      if (pick) ctx_.health.failingOpen();
+      if (pick) ctx_.health_table.failingOpen();
     }
     if (!pick) break;
     target_endpoint_ = pick->endpoint;
@@ -183,7 +183,7 @@ void Session::attemptFailed(const std::error_code& ec) {
   error_ = timed_out_ ? "connect timeout" : ec.message();
   timed_out_ = false;
   const auto& endpoint = *target_endpoint_;
-  ctx_.health.connectFailed(endpoint, target_name_, error_, Clock::now());
+  ctx_.health_table.connectFailed(endpoint, target_name_, error_, Clock::now());
   spdlog::debug("connect to {} ({}) failed: {}", net::format(endpoint), target_name_, error_);
   skipTarget(endpoint);
   std::error_code ignored;

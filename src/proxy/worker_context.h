@@ -24,12 +24,13 @@ class Session;
 
 struct WorkerContext {
   WorkerContext(asio::io_context& io_context, const config::Config& cfg,
-                const discovery::TargetBoard& targets, health::HealthTable& health_table,
+                const discovery::TargetBoard& targets, health::HealthTable& table,
                 log::AccessLog::Shard& log)
       : io(io_context),
         config(cfg),
         board(targets),
-        health(health_table),
+        health_table(table),
+        health(table),
         access_log(log),
         rng(std::random_device{}()),
         deadlines(io_context, cfg.connect_timeout),
@@ -41,8 +42,9 @@ struct WorkerContext {
   asio::io_context& io;
   const config::Config& config;
   const discovery::TargetBoard& board;
-  health::HealthTable& health;        // the process's, shared with every worker
-  log::AccessLog::Shard& access_log;  // this worker's
+  health::HealthTable& health_table;   // the process's, shared with every worker: writes
+  health::HealthTable::Reader health;  // this worker's lock-free reads of it
+  log::AccessLog::Shard& access_log;   // this worker's
   std::mt19937_64 rng;
   ConnectDeadlines deadlines;
   IntrusiveList<Session> sessions;

@@ -49,7 +49,7 @@ class CheckerTest : public ::testing::Test {
     checker_->start();
     return *checker_;
   }
-  bool ejected() const { return table_->ejected(endpoint_, HealthTable::Clock::now()); }
+  bool ejected() { return table_->ejected(endpoint_, HealthTable::Clock::now()); }
   bool waitEjected(bool want) {
     return run_until([&] { return ejected() == want; }, kDeadline);
   }

@@ -35,9 +35,26 @@ void publish(discovery::TargetBoard& board, std::initializer_list<uint16_t> port
 
 TEST(HealthTable, NothingIsEjectedAtFirstAndTheViewCarriesNoMap) {
   HealthTable table(settings());
+  HealthTable::Reader reader(table);
+  EXPECT_TRUE(reader.view().admits(endpoint(1), Clock::now()));
   EXPECT_FALSE(table.ejected(endpoint(1), Clock::now()));
   EXPECT_TRUE(table.claim(endpoint(1), Clock::now()));
   EXPECT_EQ(table.size(), 0u);
+}
+
+TEST(HealthTable, AWorkersReaderSeesEveryWriteAfterIt) {
+  HealthTable table(settings());
+  HealthTable::Reader reader(table);
+  const auto now = Clock::now();
+  EXPECT_TRUE(reader.view().admits(endpoint(1), now));
+  table.connectFailed(endpoint(1), "a", "refused", now);
+  EXPECT_FALSE(reader.view().admits(endpoint(1), now));
+  EXPECT_TRUE(reader.view().admits(endpoint(2), now));
+  reader.connectSucceeded(endpoint(1), "a");
+  EXPECT_TRUE(reader.view().admits(endpoint(1), now));
+  table.connectFailed(endpoint(2), "a", "refused", now);
+  EXPECT_TRUE(reader.view().admits(endpoint(1), now));
+  EXPECT_FALSE(reader.view().admits(endpoint(2), now));
 }
 
 TEST(HealthTable, EjectsAFailedEndpointForItsBackOffThenLetsOneProbeThrough) {
@@ -209,14 +226,15 @@ TEST(HealthTable, ThreadsAgreeOnOneEjectionAndOneProbeWinner) {
   std::vector<std::thread> threads;
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&, i] {
+      HealthTable::Reader reader(table);  // a worker's
       while (!go.load()) std::this_thread::yield();
       for (int round = 0; round < 2000; ++round) {
         const auto ep = endpoint(static_cast<uint16_t>(1 + round % 4));
-        (void)table.view().admits(ep, t0);
+        (void)reader.view().admits(ep, t0);
         table.connectFailed(ep, "t", "refused", t0);
         if (i == 0 && round % 500 == 0) table.failingOpen();
       }
-      if (table.claim(endpoint(1), t0 + 5s)) probes.fetch_add(1);
+      if (reader.view().claim(endpoint(1), t0 + 5s)) probes.fetch_add(1);
     });
   }
   go = true;
@@ -228,10 +246,11 @@ TEST(HealthTable, ThreadsAgreeOnOneEjectionAndOneProbeWinner) {
   threads.clear();
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&] {
+      HealthTable::Reader reader(table);
       for (int round = 0; round < 2000; ++round) {
         const auto ep = endpoint(static_cast<uint16_t>(1 + round % 4));
-        table.connectSucceeded(ep, "t");
-        (void)table.ejected(ep, t0);
+        reader.connectSucceeded(ep, "t");
+        (void)reader.view().admits(ep, t0);
       }
     });
   }

@@ -153,7 +153,13 @@ TEST_F(CheckerTest, StopsPromptlyWithChecksInFlight) {
   ManualBackend backend;
   watch(backend.port());
   start("SSH-2.0-", 1h);  // a check that would wait an hour
-  ASSERT_TRUE(run_until([&] { return backend.accept_one(10ms).get() >= 0; }, kDeadline));
+  test::UniqueFd held;    // open and silent: the check waits for its greeting
+  ASSERT_TRUE(run_until(
+      [&] {
+        held = backend.accept_one(10ms);
+        return held.valid();
+      },
+      kDeadline));
   const auto t0 = std::chrono::steady_clock::now();
   checker_->stop();
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);

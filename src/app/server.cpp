@@ -7,6 +7,7 @@
 #include <asio/steady_timer.hpp>
 #include <csignal>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -15,6 +16,8 @@
 #include "app/worker.h"
 #include "config/duration.h"
 #include "discovery/discovery.h"
+#include "health/checker.h"
+#include "health/health_table.h"
 #include "log/access_log.h"
 #include "net/endpoint.h"
 #include "proxy/connection_limits.h"
@@ -180,6 +183,12 @@ class Lifecycle {
   Worker::DrainCount total_;
 };
 
+health::HealthTable::Settings healthSettings(const config::Config& config) {
+  // A probe whose connection never reports (aborted while connecting) frees the slot after
+  // twice the time its connect could take.
+  return {config.refused_backoff, config.eject_max, 2 * config.connect_timeout};
+}
+
 // How long the first clients may wait (in the listen backlog) for a first DNS answer before
 // the workers serve anyway; DNS down is no reason not to serve (targets come when it answers).
 constexpr std::chrono::seconds kFirstAnswerWait{10};
@@ -224,11 +233,12 @@ int runServer(const config::Config& config) {
   const auto bound = acceptors.front().local_endpoint();
 
   discovery::TargetBoard board;
+  health::HealthTable health(healthSettings(config), &board);  // one for every worker
   board.onPublish([&](const balance::TargetSet& set) { readiness.setHasTargets(!set.empty()); });
   log::AccessLog access_log(acceptors.size());  // one shard per worker
   for (auto& acceptor : acceptors) {
-    workers.push_back(std::make_unique<Worker>(config, board, access_log.shard(workers.size()),
-                                               limits, std::move(acceptor)));
+    workers.push_back(std::make_unique<Worker>(
+        config, board, health, access_log.shard(workers.size()), limits, std::move(acceptor)));
   }
   if (config.pipe_size && workers.front()->pipeSize() < config.pipe_size) {  // once, not per worker
     spdlog::warn("--pipe-size {}: the kernel gave {} bytes (fs.pipe-max-size?)", config.pipe_size,
@@ -238,6 +248,16 @@ int runServer(const config::Config& config) {
   if (!discovery) {
     spdlog::error("{}", error);
     return 1;
+  }
+
+  // Active checks, from their own thread; stopped below, so they never keep the process alive.
+  std::optional<health::Checker> checker;
+  if (config.health_check_interval) {
+    checker.emplace(
+        health::Checker::Settings{*config.health_check_interval, config.health_check_timeout,
+                                  config.health_check_expect},
+        board, health);
+    checker->start();
   }
 
   const std::string where =
@@ -262,6 +282,7 @@ int runServer(const config::Config& config) {
   });
 
   main_io.run();  // until every worker drained, or a signal before serving
+  if (checker) checker->stop();
   lifecycle.join();
   discovery->stop();
   spdlog::info("stopped");

@@ -6,8 +6,8 @@
 
 namespace edge::app {
 Worker::Worker(const config::Config& config, const discovery::TargetBoard& board,
-               log::AccessLog::Shard& access_log, proxy::ConnectionLimits& limits,
-               asio::ip::tcp::acceptor acceptor)
+               health::HealthTable& health, log::AccessLog::Shard& access_log,
+               proxy::ConnectionLimits& limits, asio::ip::tcp::acceptor acceptor)
     : acceptor_(
           io_, std::move(acceptor),
           [this](net::Socket socket, const net::Endpoint& peer) {
@@ -16,7 +16,7 @@ Worker::Worker(const config::Config& config, const discovery::TargetBoard& board
           [this](net::Socket socket, const net::Endpoint& peer) {
             refuse(socket, peer, "out of descriptors");
           }),
-      ctx_(io_, config, board, access_log, limits) {
+      ctx_(io_, config, board, health, access_log, limits) {
   if (config.idle_timeout) idle_sweep_.emplace(ctx_, *config.idle_timeout);
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 // One event loop: accepts on its listening socket and runs every session it accepted, to the
-// end, on its own thread. Owns its io_context, acceptor, sessions and health state.
+// end, on its own thread. Owns its io_context, acceptor and sessions; shares the health table.
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
@@ -17,8 +17,8 @@ namespace edge::app {
 class Worker {
  public:
   Worker(const config::Config& config, const discovery::TargetBoard& board,
-         log::AccessLog::Shard& access_log, proxy::ConnectionLimits& limits,
-         asio::ip::tcp::acceptor acceptor);
+         health::HealthTable& health, log::AccessLog::Shard& access_log,
+         proxy::ConnectionLimits& limits, asio::ip::tcp::acceptor acceptor);
 
   asio::io_context& io() { return io_; }
   // Capacity of the pipes this worker splices through (0: copies only).

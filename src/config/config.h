@@ -34,8 +34,9 @@ struct Config {
   // Connections.
   Duration connect_timeout{5000};
   int connect_retries = 2;
-  Duration refused_backoff{5000};
-  std::optional<Duration> idle_timeout;               // nullopt: never
+  Duration refused_backoff{5000};        // first passive ejection back-off; 0: no ejection
+  Duration eject_max{30000};             // the back-off doubles up to this (never below the first)
+  std::optional<Duration> idle_timeout;  // nullopt: never
   std::optional<std::chrono::seconds> keepalive{60};  // nullopt: off
   // TCP_USER_TIMEOUT on both sockets: unacknowledged data (or a closed receive window, or
   // unanswered keepalive probes) for this long ends the connection. nullopt: kernel default.
@@ -50,6 +51,12 @@ struct Config {
   std::optional<int> max_connections;
   // Open connections per client address; nullopt: no limit.
   std::optional<int> max_connections_per_source;
+
+  // Active health checks: a connect (and, with `health_check_expect`, a greeting that starts
+  // with it) to every endpoint every interval; nullopt: off.
+  std::optional<Duration> health_check_interval;
+  Duration health_check_timeout{2000};
+  std::string health_check_expect;  // empty: the connect alone
 
   // listen() backlog per listening socket; 0 = SOMAXCONN (the kernel caps it at
   // net.core.somaxconn). Bursts of connects must not overflow it (socat's 5 does).

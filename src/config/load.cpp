@@ -54,6 +54,8 @@ std::vector<std::string> splitCommas(std::string_view text) {
   return out;
 }
 
+constexpr size_t kMaxExpectBytes = 256;
+
 class Validator {
  public:
   explicit Validator(LoadResult& result) : result_(result) {}
@@ -268,6 +270,19 @@ void applyLogLevel(const Raw& raw, Config& cfg, Validator& v) {
   cfg.log_level = text;
 }
 
+// Literal text (no escapes): greetings worth checking are printable ("SSH-2.0-", "220 ", "+OK").
+void applyHealthCheckExpect(const Raw& raw, Config& cfg, Validator& v) {
+  const auto& text = raw.values.back();
+  if (text.empty()) {
+    v.fail(*raw.spec, text, "is empty (leave it out to check the connect alone)");
+  } else if (text.size() > kMaxExpectBytes) {
+    v.fail(*raw.spec, text,
+           "is longer than " + std::to_string(kMaxExpectBytes) + " bytes (a greeting's start)");
+  } else {
+    cfg.health_check_expect = text;
+  }
+}
+
 // Applies one given option; every branch validates its own value.
 void apply(const Raw& raw, Config& cfg, Validator& v, LoadResult& result) {
   const auto flag = raw.spec->flag;
@@ -297,6 +312,14 @@ void apply(const Raw& raw, Config& cfg, Validator& v, LoadResult& result) {
     if (auto n = number(raw, v)) cfg.connect_retries = *n;
   } else if (flag == "--refused-backoff") {
     if (auto d = v.duration(raw, false)) cfg.refused_backoff = **d;
+  } else if (flag == "--eject-max") {
+    if (auto d = v.duration(raw, false)) cfg.eject_max = **d;
+  } else if (flag == "--health-check-interval") {
+    if (auto d = v.duration(raw, true)) cfg.health_check_interval = *d;
+  } else if (flag == "--health-check-timeout") {
+    if (auto d = v.duration(raw, false)) cfg.health_check_timeout = **d;
+  } else if (flag == "--health-check-expect") {
+    applyHealthCheckExpect(raw, cfg, v);
   } else if (flag == "--idle-timeout") {
     if (auto d = v.duration(raw, true)) cfg.idle_timeout = *d;
   } else if (flag == "--keepalive") {
@@ -355,6 +378,10 @@ void crossCheck(const std::map<std::string_view, Raw>& given, const Config& cfg,
       v.fail(specOf("--port-override"), std::to_string(*cfg.port_override),
              "applies to SRV only; use --target-port / TARGET_PORT");
     }
+  }
+  if (!cfg.health_check_interval && given.contains("--health-check-expect")) {
+    v.fail(specOf("--health-check-expect"), std::nullopt,
+           "needs --health-check-interval (health checks are off)");
   }
   if (cfg.max_refresh < cfg.min_refresh) {
     v.fail(specOf("--max-refresh"), formatDuration(cfg.max_refresh),
@@ -467,7 +494,14 @@ std::string describe(const Config& c) {
       << " connect_timeout=" << formatDuration(c.connect_timeout)
       << " connect_retries=" << c.connect_retries
       << " refused_backoff=" << formatDuration(c.refused_backoff)
-      << " idle_timeout=" << formatDuration(c.idle_timeout) << " keepalive="
+      << " eject_max=" << formatDuration(c.eject_max)
+      << " health_check=" << formatDuration(c.health_check_interval);
+  if (c.health_check_interval) {
+    out << " health_check_timeout=" << formatDuration(c.health_check_timeout);
+    if (!c.health_check_expect.empty())
+      out << " health_check_expect=\"" << shown(c.health_check_expect) << '"';
+  }
+  out << " idle_timeout=" << formatDuration(c.idle_timeout) << " keepalive="
       << (c.keepalive ? std::to_string(c.keepalive->count()) + "s" : std::string("off"))
       << " user_timeout=" << formatDuration(c.user_timeout)
       << " drain_delay=" << formatDuration(c.drain_delay)

@@ -33,6 +33,9 @@ int connectOnce(int fd, const net::Endpoint& endpoint) {
   }
 }
 
+// A bound on re-picks after losing a probe race, so a pick cannot spin (the race is rare).
+constexpr int kMaxLostProbes = 4;
+
 bool connectPending(int e) {
   return e == EINPROGRESS || e == EALREADY;
 }
@@ -72,16 +75,25 @@ Session::~Session() {
 
 void Session::connectNext() {
   const auto& targets = snapshot_->targets;
+  int lost_probes = 0;  // picks whose probe another connection claimed first
   // At most 1 + retries attempts, each to a target this connection has not tried yet.
   while (!aborted_ && attempts_ <= ctx_.config.connect_retries) {
     const auto now = Clock::now();
     auto untried = [&](const net::Endpoint& ep) { return !alreadyFailed(ep); };
-    auto pick = balance::pickTarget(
-        targets,
-        [&](const net::Endpoint& ep) { return untried(ep) && !ctx_.backoff.ejected(ep, now); },
-        ctx_.rng);
-    if (!pick) {  // every untried target is backing off: trying one beats refusing the client
+    const auto health = ctx_.health.view();  // one atomic load while nothing is ejected
+    std::optional<balance::Pick> pick;
+    if (lost_probes < kMaxLostProbes) {
+      pick = balance::pickTarget(
+          targets, [&](const net::Endpoint& ep) { return untried(ep) && health.admits(ep, now); },
+          ctx_.rng);
+      if (pick && !health.claim(pick->endpoint, now)) {
+        ++lost_probes;  // another connection is the probe: it is out for us, pick again
+        continue;
+      }
+    }
+    if (!pick) {  // every untried target is ejected: trying one beats refusing the client
       pick = balance::pickTarget(targets, untried, ctx_.rng);
+      if (pick) ctx_.health_table.failingOpen();
     }
     if (!pick) break;
     target_endpoint_ = pick->endpoint;
@@ -89,9 +101,15 @@ void Session::connectNext() {
 
     std::error_code ec;
     if (!openTarget(pick->endpoint, ec)) {
-      // A local failure (no IPv6 on this host, out of descriptors), not the target's: the
-      // next address is tried without charging the target or spending a retry.
       error_ = "socket: " + ec.message();
+      // Out of descriptors (a --max-connections above what the descriptor limit allows): no
+      // target can help, and the client learns it at once, as for any limit.
+      if (ec.value() == EMFILE || ec.value() == ENFILE) {
+        reason_ = merge(reason_, CloseReason::Limit);
+        return end();
+      }
+      // A local failure (no IPv6 on this host), not the target's: the next address is tried
+      // without charging the target or spending a retry.
       skipTarget(pick->endpoint);
       continue;
     }
@@ -173,7 +191,7 @@ void Session::attemptFailed(const std::error_code& ec) {
   error_ = timed_out_ ? "connect timeout" : ec.message();
   timed_out_ = false;
   const auto& endpoint = *target_endpoint_;
-  ctx_.backoff.markFailed(endpoint, Clock::now());
+  ctx_.health_table.connectFailed(endpoint, target_name_, error_, Clock::now());
   spdlog::debug("connect to {} ({}) failed: {}", net::format(endpoint), target_name_, error_);
   skipTarget(endpoint);
   std::error_code ignored;
@@ -190,7 +208,7 @@ bool Session::alreadyFailed(const net::Endpoint& endpoint) const {
 }
 
 void Session::connected(bool waited) {
-  ctx_.backoff.markHealthy(*target_endpoint_);
+  ctx_.health.connectSucceeded(*target_endpoint_, target_name_);
   failed_.reset();
   if (aborted_) return end();  // closed (shutdown) as the connect completed
   // Not waited: the target socket was opened within this handler, so epoll has not polled it

@@ -2,7 +2,8 @@
 // What a session borrows from its worker: configuration, targets, health, randomness, logs,
 // connect deadlines, and the pools its pumps draw pipes and buffers from (so idle connections
 // hold none).
-// All of it belongs to one worker thread, except the board (atomic), the limits and the access log.
+// All of it belongs to one worker thread, except the board (atomic), the health table (shared
+// by every worker, thread-safe), the limits and the access log.
 
 #include <asio/io_context.hpp>
 #include <functional>
@@ -10,7 +11,7 @@
 
 #include "config/config.h"
 #include "discovery/target_board.h"
-#include "health/backoff.h"
+#include "health/health_table.h"
 #include "log/access_log.h"
 #include "proxy/connect_deadlines.h"
 #include "proxy/connection_limits.h"
@@ -24,14 +25,15 @@ class Session;
 
 struct WorkerContext {
   WorkerContext(asio::io_context& io_context, const config::Config& cfg,
-                const discovery::TargetBoard& targets, log::AccessLog::Shard& log,
-                ConnectionLimits& connection_limits)
+                const discovery::TargetBoard& targets, health::HealthTable& table,
+                log::AccessLog::Shard& log, ConnectionLimits& connection_limits)
       : io(io_context),
         config(cfg),
         board(targets),
+        health_table(table),
+        health(table),
         access_log(log),
         limits(connection_limits),
-        backoff(cfg.refused_backoff),
         rng(std::random_device{}()),
         deadlines(io_context, cfg.connect_timeout),
         pipes(cfg.pipe_size),
@@ -42,9 +44,10 @@ struct WorkerContext {
   asio::io_context& io;
   const config::Config& config;
   const discovery::TargetBoard& board;
-  log::AccessLog::Shard& access_log;  // this worker's
-  ConnectionLimits& limits;           // the process's; a session releases its place at the end
-  health::Backoff backoff;
+  health::HealthTable& health_table;   // the process's, shared with every worker: writes
+  health::HealthTable::Reader health;  // this worker's lock-free reads of it
+  log::AccessLog::Shard& access_log;   // this worker's
+  ConnectionLimits& limits;            // the process's; a session releases its place at the end
   std::mt19937_64 rng;
   ConnectDeadlines deadlines;
   IntrusiveList<Session> sessions;

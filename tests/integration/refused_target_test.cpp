@@ -17,9 +17,9 @@ TEST_F(RefusedTarget, EveryClientIsServedByTheGoodTarget) {
   records.srv.push_back({.name = kService, .target = "refuser.svc.test", .port = refusing});
   records.hosts.push_back({"refuser.svc.test", "127.0.0.1"});
   start_dns(std::move(records));
-  // A short back-off puts the refusing target back in the draw often, so the retry path is
-  // taken many times over the run rather than once.
-  start_edge({"--refused-backoff", "50ms"});
+  // A short back-off that never doubles puts the refusing target back in the draw (as a probe)
+  // every 20 ms, so the retry path is taken several times over the run rather than once.
+  start_edge({"--refused-backoff", "20ms", "--eject-max", "20ms"});
 
   constexpr int kClients = 50;
   auto counts = spread(kClients);

@@ -582,6 +582,14 @@ const std::vector<BoundCase> kBounds = {
     {"PerSourceSmallest", "--max-connections-per-source", "1", "0", "1 to 10000000"},
     {"RefusedBackoffLargest", "--refused-backoff", "8760h", "8761h", "maximum (0s-8760h)"},
     {"IdleTimeoutLargest", "--idle-timeout", "8760h", "8761h", "maximum"},
+    {"EjectMaxLargest", "--eject-max", "8760h", "8761h", "maximum (0s-8760h)"},
+    {"HealthCheckIntervalLargest", "--health-check-interval", "8760h", "8761h",
+     "maximum (100ms-8760h, or off)"},
+    {"HealthCheckIntervalSmallest", "--health-check-interval", "100ms", "99ms",
+     "minimum (100ms-8760h, or off)"},
+    {"HealthCheckTimeoutLargest", "--health-check-timeout", "8760h", "8761h",
+     "maximum (1ms-8760h)"},
+    {"HealthCheckTimeoutSmallest", "--health-check-timeout", "1ms", "0", "minimum (1ms-8760h)"},
     {"MaxStaleLargest", "--max-stale", "8760h", "8761h", "maximum"},
     {"MinRefreshLargest",
      "--min-refresh",
@@ -617,6 +625,34 @@ TEST(OptionBounds, EveryNumericOptionHasItsBoundsTested) {
     if (spec.kind == ValueKind::Text) continue;
     EXPECT_TRUE(tested.contains(std::string(spec.flag))) << spec.flag << " has no bound case";
   }
+}
+
+TEST(LoadTest, HealthChecksAreOffUnlessAnIntervalIsGiven) {
+  const auto c = ok(run(kMinimal));
+  EXPECT_EQ(c.eject_max, 30s);
+  EXPECT_FALSE(c.health_check_interval.has_value());
+  EXPECT_EQ(c.health_check_timeout, 2s);
+  EXPECT_EQ(c.health_check_expect, "");
+  const auto on = ok(run(minimalPlus({"--health-check-interval", "10s", "--health-check-expect",
+                                      "220 ", "--health-check-timeout", "20s"})));
+  EXPECT_EQ(on.health_check_interval, std::optional<Duration>(10s));
+  EXPECT_EQ(on.health_check_timeout, 20s);  // above the interval: rounds just never overlap
+  EXPECT_EQ(on.health_check_expect, "220 ");
+}
+
+TEST(LoadTest, AnExpectedGreetingMustBeShortNonEmptyAndComeWithAnInterval) {
+  EXPECT_THAT(run(minimalPlus({"--health-check-expect", "SSH-2.0-"})).errors,
+              ElementsAre(HasSubstr("needs --health-check-interval")));
+  EXPECT_THAT(
+      run(minimalPlus({"--health-check-interval", "1s", "--health-check-expect", ""})).errors,
+      ElementsAre(HasSubstr("is empty")));
+  EXPECT_THAT(run(minimalPlus({"--health-check-interval", "1s", "--health-check-expect",
+                               std::string(257, 'x')}))
+                  .errors,
+              ElementsAre(HasSubstr("longer than 256 bytes")));
+  EXPECT_TRUE(run(minimalPlus({"--health-check-interval", "1s", "--health-check-expect",
+                               std::string(256, 'x')}))
+                  .config.has_value());
 }
 
 TEST(LoadTest, KeepaliveAtTheKernelMaximumIsKeptExactly) {

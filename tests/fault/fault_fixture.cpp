@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "run_until.h"
+#include "socket_util.h"
 
 namespace edge::test {
 
@@ -22,17 +23,40 @@ long resident_kib(pid_t pid) {
   return -1;
 }
 
-std::optional<std::string> read_line_exactly(int fd, std::chrono::milliseconds timeout) {
+std::optional<std::string> read_line_exactly(int fd, std::chrono::milliseconds timeout,
+                                             IoResult* end) {
   const Until until = Until::in(timeout);
   std::string line;
+  IoResult ignored;
+  IoResult& result = end != nullptr ? *end : ignored;
   while (line.size() < 4096) {
     char c = 0;
     std::size_t got = 0;
-    if (recv_some(fd, &c, 1, got, until) != IoResult::ok) return std::nullopt;
+    result = recv_some(fd, &c, 1, got, until);
+    if (result != IoResult::ok) return std::nullopt;
     if (c == '\n') return line;
     line += c;
   }
   return std::nullopt;
+}
+
+UniqueFd connect_from(const std::string& source, std::uint16_t port,
+                      std::chrono::milliseconds timeout) {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd.valid()) throw_errno("socket");
+  const sockaddr_in from = ipv4_address(source, 0);
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&from), sizeof from) != 0) {
+    throw_errno("bind " + source);
+  }
+  const sockaddr_in to = ipv4_address("127.0.0.1", port);
+  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&to), sizeof to) != 0) {
+    if (errno != EINPROGRESS) return {};
+    if (wait_ready(fd.get(), POLLOUT, Until::in(timeout)) != IoResult::ok) return {};
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) return {};
+  }
+  return fd;
 }
 
 long long elapsed_ms(std::chrono::steady_clock::time_point since) {
@@ -158,6 +182,31 @@ void FaultFixture::add_target(DnsRecords& records, const std::string& id, std::u
 
 std::size_t FaultFixture::log_count(const std::string& text) const {
   return edge_->process().count_lines(Stream::err, text);
+}
+
+std::size_t FaultFixture::log_count_all(const std::vector<std::string>& parts) const {
+  std::size_t count = 0;
+  for (const auto& line : edge_->stderr_lines()) {
+    count += std::all_of(parts.begin(), parts.end(), [&](const std::string& part) {
+      return line.find(part) != std::string::npos;
+    });
+  }
+  return count;
+}
+
+std::optional<LogfmtRecord> FaultFixture::wait_record(std::uint16_t client_port,
+                                                      std::chrono::milliseconds deadline) const {
+  const std::string client = "127.0.0.1:" + std::to_string(client_port);
+  std::optional<LogfmtRecord> found;
+  run_until(
+      [&] {
+        for (auto& record : edge_->access_log()) {
+          if (record.get("client") == client) found = std::move(record);
+        }
+        return found.has_value();
+      },
+      deadline);
+  return found;
 }
 
 }  // namespace edge::test

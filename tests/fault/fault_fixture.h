@@ -34,7 +34,13 @@ long resident_kib(pid_t pid);
 
 // A line (without '\n') read one byte at a time, so not a byte past it is consumed: what
 // follows belongs to a stream the caller hashes. nullopt on EOF, error or timeout.
-std::optional<std::string> read_line_exactly(int fd, std::chrono::milliseconds timeout);
+std::optional<std::string> read_line_exactly(int fd, std::chrono::milliseconds timeout,
+                                             IoResult* end = nullptr);
+
+// A TCP connection from `source` (e.g. 127.0.0.2: the whole 127/8 is local on loopback) to
+// 127.0.0.1:`port`, non-blocking; an invalid fd if it was not established within `timeout`.
+UniqueFd connect_from(const std::string& source, std::uint16_t port,
+                      std::chrono::milliseconds timeout);
 
 // Milliseconds since `since`.
 long long elapsed_ms(std::chrono::steady_clock::time_point since);
@@ -97,6 +103,11 @@ class FaultFixture : public EdgeFixture {
 
   // Lines of the daemon's stderr containing `text`.
   std::size_t log_count(const std::string& text) const;
+  // Lines of the daemon's stderr containing every one of `parts`.
+  std::size_t log_count_all(const std::vector<std::string>& parts) const;
+  // The access-log record of the client whose local port is `client_port`, once there is one.
+  std::optional<LogfmtRecord> wait_record(std::uint16_t client_port,
+                                          std::chrono::milliseconds deadline) const;
   long edge_rss_kib() const { return resident_kib(edge_->process().pid()); }
 
   std::vector<std::unique_ptr<BackendProcess>> backend_processes_;

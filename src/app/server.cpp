@@ -11,7 +11,9 @@
 #include <thread>
 #include <vector>
 
+#include "app/readiness.h"
 #include "app/worker.h"
+#include "config/duration.h"
 #include "discovery/discovery.h"
 #include "log/access_log.h"
 #include "net/endpoint.h"
@@ -37,13 +39,24 @@ unsigned workerCount(const config::Config& config) {
 // Signals are handled on the main thread's io_context from the start, so a signal during the
 // first DNS wait stops the process cleanly instead of killing it with the default action.
 // Before serving: the first SIGTERM/SIGINT stops at once (no connection was served). While
-// serving: the first drains every worker, a second one closes every connection at once.
+// serving: the first makes the process not ready and, after --drain-delay (during which it still
+// accepts, so a load balancer in front has time to stop sending), drains every worker; a second
+// one closes every connection at once. SIGHUP, SIGUSR1 and SIGUSR2 are logged and otherwise
+// ignored: their default action would kill every live connection.
 // Main thread only; workers are told through post().
 class Lifecycle {
  public:
-  Lifecycle(asio::io_context& main_io, std::vector<std::unique_ptr<Worker>>& workers)
-      : main_io_(main_io), signals_(main_io, SIGINT, SIGTERM), workers_(workers) {
-    arm();
+  Lifecycle(asio::io_context& main_io, const config::Config& config, Readiness& readiness,
+            std::vector<std::unique_ptr<Worker>>& workers)
+      : main_io_(main_io),
+        config_(config),
+        readiness_(readiness),
+        stop_signals_(main_io, SIGINT, SIGTERM),
+        other_signals_(main_io, SIGHUP, SIGUSR1, SIGUSR2),
+        delay_(main_io),
+        workers_(workers) {
+    armStop();
+    armOther();
   }
 
   // Starts the workers (once; not after a stop). Returns false if a signal came first.
@@ -64,47 +77,114 @@ class Lifecycle {
   }
 
  private:
-  void arm() {
-    signals_.async_wait([this](std::error_code ec, int signo) {
-      if (ec) return;  // cancelled: every worker drained
-      arm();
-      if (!serving_) {
-        if (stopped_) return;
-        stopped_ = true;
-        spdlog::info("signal {} before serving: stopping", signo);
-        std::error_code ignored;
-        signals_.cancel(ignored);
-        main_io_.stop();  // the first-answer timer is still armed
-      } else if (!draining_) {
-        draining_ = true;
-        spdlog::info("signal {}: stopped accepting; draining", signo);
-        for (auto& w : workers_) {
-          asio::post(w->io(), [this, worker = w.get()] {
-            worker->drain([this] { asio::post(main_io_, [this] { onWorkerDrained(); }); });
+  enum class Phase { Running, Delaying, Draining };
+
+  void armStop() {
+    stop_signals_.async_wait([this](std::error_code ec, int signo) {
+      if (ec) return;  // cancelled: stopped, or every worker drained
+      armStop();
+      if (!serving_) return stopBeforeServing(signo);
+      switch (phase_) {
+        case Phase::Running:
+          readiness_.setDraining();
+          phase_ = Phase::Delaying;
+          if (config_.drain_delay.count() == 0) return startDrain(signo);
+          spdlog::info("signal {}: not ready; accepting for {} more (--drain-delay), then draining",
+                       signalName(signo), config::formatDuration(config_.drain_delay));
+          delay_.expires_after(config_.drain_delay);
+          delay_.async_wait([this, signo](std::error_code wait_ec) {
+            if (!wait_ec) startDrain(signo);
           });
-        }
-      } else {
-        spdlog::info("signal {} again: closing every connection now", signo);
-        for (auto& w : workers_) asio::post(w->io(), [worker = w.get()] { worker->closeAll(); });
+          return;
+        case Phase::Delaying:
+        case Phase::Draining:
+          spdlog::info("signal {} again: closing every connection now", signalName(signo));
+          if (phase_ == Phase::Delaying) startDrain(signo);
+          for (auto& w : workers_) asio::post(w->io(), [worker = w.get()] { worker->closeAll(); });
+          return;
       }
     });
   }
 
-  void onWorkerDrained() {
+  void armOther() {
+    other_signals_.async_wait([this](std::error_code ec, int signo) {
+      if (ec) return;
+      armOther();
+      if (signo == SIGHUP) {
+        spdlog::info("signal SIGHUP: nothing to reload");
+      } else {
+        spdlog::info("signal {}: ignored", signalName(signo));
+      }
+    });
+  }
+
+  void stopBeforeServing(int signo) {
+    if (stopped_) return;
+    stopped_ = true;
+    spdlog::info("signal {} before serving: stopping", signalName(signo));
+    cancelSignals();
+    main_io_.stop();  // the first-answer timer is still armed
+  }
+
+  void startDrain(int signo) {
+    phase_ = Phase::Draining;
+    delay_.cancel();
+    spdlog::info("signal {}: stopped accepting; draining ({})", signalName(signo),
+                 config_.drain_timeout
+                     ? "for up to " + config::formatDuration(config_.drain_timeout)
+                     : std::string("no timeout"));
+    for (auto& w : workers_) {
+      asio::post(w->io(), [this, worker = w.get()] {
+        worker->drain([this](Worker::DrainCount count) {
+          asio::post(main_io_, [this, count] { onWorkerDrained(count); });
+        });
+      });
+    }
+  }
+
+  void onWorkerDrained(Worker::DrainCount count) {
+    total_.ended += count.ended;
+    total_.cut += count.cut;
     if (++drained_ < workers_.size()) return;
-    spdlog::info("all connections ended");
+    spdlog::info("drain finished: {} connection(s) ended by themselves, {} cut", total_.ended,
+                 total_.cut);
+    cancelSignals();
+  }
+
+  void cancelSignals() {
     std::error_code ignored;
-    signals_.cancel(ignored);
+    stop_signals_.cancel(ignored);
+    other_signals_.cancel(ignored);
+  }
+
+  static std::string signalName(int signo) {
+    switch (signo) {
+      case SIGINT:
+        return "SIGINT";
+      case SIGTERM:
+        return "SIGTERM";
+      case SIGUSR1:
+        return "SIGUSR1";
+      case SIGUSR2:
+        return "SIGUSR2";
+      default:
+        return std::to_string(signo);
+    }
   }
 
   asio::io_context& main_io_;
-  asio::signal_set signals_;
+  const config::Config& config_;
+  Readiness& readiness_;
+  asio::signal_set stop_signals_;
+  asio::signal_set other_signals_;
+  asio::steady_timer delay_;
   std::vector<std::unique_ptr<Worker>>& workers_;
   std::vector<std::thread> threads_;
+  Phase phase_ = Phase::Running;
   bool serving_ = false;
   bool stopped_ = false;
-  bool draining_ = false;
   size_t drained_ = 0;
+  Worker::DrainCount total_;
 };
 
 // How long the first clients may wait (in the listen backlog) for a first DNS answer before
@@ -119,7 +199,8 @@ int runServer(const config::Config& config) {
 
   asio::io_context main_io(1);
   std::vector<std::unique_ptr<Worker>> workers;
-  Lifecycle lifecycle(main_io, workers);  // signals handled from here on
+  Readiness readiness;
+  Lifecycle lifecycle(main_io, config, readiness, workers);  // signals handled from here on
 
   // Listen first: discovery must know our own endpoints to never forward to itself. Clients
   // that connect before the workers serve wait in the backlog (the kernel completes the
@@ -135,6 +216,7 @@ int runServer(const config::Config& config) {
   const auto bound = acceptors.front().local_endpoint();
 
   discovery::TargetBoard board;
+  board.onPublish([&](const balance::TargetSet& set) { readiness.setHasTargets(!set.empty()); });
   log::AccessLog access_log(acceptors.size());  // one shard per worker
   for (auto& acceptor : acceptors) {
     workers.push_back(std::make_unique<Worker>(config, board, access_log.shard(workers.size()),
@@ -155,6 +237,7 @@ int runServer(const config::Config& config) {
   auto serve = [&] {
     if (lifecycle.serve()) {
       spdlog::info("listening on {} ({} worker{})", where, count, count == 1 ? "" : "s");
+      readiness.setServing(true);
     }
   };
   asio::steady_timer first_answer(main_io, kFirstAnswerWait);

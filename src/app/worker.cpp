@@ -28,18 +28,19 @@ void Worker::drained() {
   // Nothing may keep the event loop running now: no sweep, no connect deadline.
   if (idle_sweep_) idle_sweep_->stop();
   ctx_.deadlines.stop();
-  if (auto done = std::exchange(on_drained_, nullptr)) done();
+  const size_t cut = std::min(cut_, open_at_drain_);
+  if (auto done = std::exchange(on_drained_, nullptr)) done({open_at_drain_ - cut, cut});
 }
 
-void Worker::drain(std::function<void()> on_drained) {
+void Worker::drain(std::function<void(DrainCount)> on_drained) {
   if (ctx_.draining) return;
   ctx_.draining = true;
   on_drained_ = std::move(on_drained);
   acceptor_.close();
-  if (ctx_.sessions.size() == 0) return drained();
-  spdlog::info("draining {} open connection(s) for up to {} ms", ctx_.sessions.size(),
-               ctx_.config.drain_timeout.count());
-  drain_timer_.expires_after(ctx_.config.drain_timeout);
+  open_at_drain_ = ctx_.sessions.size();
+  if (open_at_drain_ == 0) return drained();
+  if (!ctx_.config.drain_timeout) return;  // off: wait for ever (or a second signal)
+  drain_timer_.expires_after(*ctx_.config.drain_timeout);
   drain_timer_.async_wait([this](std::error_code ec) {
     if (!ec) closeAll();
   });
@@ -47,6 +48,10 @@ void Worker::drain(std::function<void()> on_drained) {
 
 void Worker::closeAll() {
   drain_timer_.cancel();
+  if (!closed_all_) {  // a second call (timeout, then a signal) cuts nothing new
+    closed_all_ = true;
+    cut_ = ctx_.sessions.size();
+  }
   ctx_.sessions.forEach(
       [](proxy::Session& s) { s.abort(proxy::CloseReason::Shutdown, /*send_reset=*/false); });
 }

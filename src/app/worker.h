@@ -24,9 +24,15 @@ class Worker {
   size_t pipeSize() const { return ctx_.pipes.pipeSize(); }
   // Starts accepting; run io() to serve.
   void start();
-  // Stops accepting; open connections get `drain_timeout` to finish, then are closed.
-  // `on_drained` runs once the last connection ended. Worker thread only.
-  void drain(std::function<void()> on_drained);
+  // How a drain went: connections open when it began that ended by themselves, and those
+  // closed by the drain timeout or a second signal.
+  struct DrainCount {
+    size_t ended = 0;
+    size_t cut = 0;
+  };
+  // Stops accepting; open connections get `drain_timeout` (nullopt: for ever) to finish, then
+  // are closed. `on_drained` runs once the last connection ended. Worker thread only.
+  void drain(std::function<void(DrainCount)> on_drained);
   // Closes every open connection now. Worker thread only.
   void closeAll();
 
@@ -38,7 +44,10 @@ class Worker {
   proxy::WorkerContext ctx_;
   std::optional<proxy::IdleSweep> idle_sweep_;  // only with --idle-timeout
   asio::steady_timer drain_timer_{io_};
-  std::function<void()> on_drained_;
+  std::function<void(DrainCount)> on_drained_;
+  size_t open_at_drain_ = 0;
+  size_t cut_ = 0;
+  bool closed_all_ = false;
 };
 
 }  // namespace edge::app

@@ -35,7 +35,16 @@ struct Config {
   Duration refused_backoff{5000};
   std::optional<Duration> idle_timeout;               // nullopt: never
   std::optional<std::chrono::seconds> keepalive{60};  // nullopt: off
-  Duration drain_timeout{20000};
+  // SIGTERM/SIGINT: not ready at once, keep accepting for drain_delay (a load balancer in front
+  // stops sending), then close the listeners and give open connections drain_timeout
+  // (nullopt: for ever) before closing what is left.
+  Duration drain_delay{0};
+  std::optional<Duration> drain_timeout{Duration{20000}};
+
+  // Open connections, whole process; nullopt: derived from the descriptor limit at start-up.
+  std::optional<int> max_connections;
+  // Open connections per client address; nullopt: no limit.
+  std::optional<int> max_connections_per_source;
 
   // listen() backlog per listening socket; 0 = SOMAXCONN (the kernel caps it at
   // net.core.somaxconn). Bursts of connects must not overflow it (socat's 5 does).

@@ -279,8 +279,23 @@ void apply(const Raw& raw, Config& cfg, Validator& v, LoadResult& result) {
       cfg.keepalive.reset();
       if (*d) cfg.keepalive = std::chrono::duration_cast<std::chrono::seconds>(**d);
     }
+  } else if (flag == "--drain-delay") {
+    if (auto d = v.duration(raw, false)) cfg.drain_delay = **d;
   } else if (flag == "--drain-timeout") {
-    if (auto d = v.duration(raw, false)) cfg.drain_timeout = **d;
+    // Not duration(raw, true): there 0 means off, here it keeps meaning "close at once".
+    if (const auto text = lower(raw.values.back()); text == "off" || text == "none") {
+      cfg.drain_timeout.reset();
+    } else if (auto d = v.duration(raw, false)) {
+      cfg.drain_timeout = **d;
+    }
+  } else if (flag == "--max-connections") {
+    if (auto n = number(raw, v)) cfg.max_connections = *n;
+  } else if (flag == "--max-connections-per-source") {
+    if (lower(raw.values.back()) == "off") {
+      cfg.max_connections_per_source.reset();
+    } else if (auto n = number(raw, v)) {
+      cfg.max_connections_per_source = *n;
+    }
   } else if (flag == "--backlog") {
     if (auto n = number(raw, v)) cfg.backlog = *n;
   } else if (flag == "--pipe-size") {
@@ -426,7 +441,12 @@ std::string describe(const Config& c) {
       << " refused_backoff=" << formatDuration(c.refused_backoff)
       << " idle_timeout=" << formatDuration(c.idle_timeout) << " keepalive="
       << (c.keepalive ? std::to_string(c.keepalive->count()) + "s" : std::string("off"))
-      << " drain_timeout=" << formatDuration(c.drain_timeout)
+      << " drain_delay=" << formatDuration(c.drain_delay)
+      << " drain_timeout=" << formatDuration(c.drain_timeout) << " max_connections="
+      << (c.max_connections ? std::to_string(*c.max_connections) : std::string("auto"))
+      << " max_connections_per_source="
+      << (c.max_connections_per_source ? std::to_string(*c.max_connections_per_source)
+                                       : std::string("off"))
       << " backlog=" << (c.backlog ? std::to_string(c.backlog) : std::string("somaxconn"))
       << " pipe_size=" << (c.pipe_size ? std::to_string(c.pipe_size) : std::string("off"))
       << " workers=" << (c.workers ? std::to_string(c.workers) : std::string("auto"));

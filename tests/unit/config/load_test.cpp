@@ -225,8 +225,32 @@ TEST(LoadTest, Defaults) {
   EXPECT_EQ(c.refused_backoff, 5s);
   EXPECT_FALSE(c.idle_timeout.has_value());
   EXPECT_EQ(c.keepalive, std::optional<std::chrono::seconds>(60s));
-  EXPECT_EQ(c.drain_timeout, 20s);
+  EXPECT_EQ(c.drain_timeout, std::optional<Duration>(20s));
+  EXPECT_EQ(c.drain_delay, 0s);
+  EXPECT_FALSE(c.max_connections.has_value());
+  EXPECT_FALSE(c.max_connections_per_source.has_value());
   EXPECT_EQ(c.log_level, "info");
+}
+
+TEST(LoadTest, DrainTimeoutOffWaitsForEverButZeroStillMeansAtOnce) {
+  auto off = run({"--listen", "1", "--target", "x.example", "--drain-timeout", "off"});
+  ASSERT_EQ(off.exit_code, 0);
+  EXPECT_FALSE(off.config->drain_timeout.has_value());
+  auto zero = run({"--listen", "1", "--target", "x.example", "--drain-timeout", "0s"});
+  ASSERT_EQ(zero.exit_code, 0);
+  EXPECT_EQ(zero.config->drain_timeout, std::optional<Duration>(0s));
+}
+
+TEST(LoadTest, ConnectionLimits) {
+  auto r = run({"--listen", "1", "--target", "x.example", "--max-connections", "500",
+                "--max-connections-per-source", "100", "--drain-delay", "2s"});
+  ASSERT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.config->max_connections, 500);
+  EXPECT_EQ(r.config->max_connections_per_source, 100);
+  EXPECT_EQ(r.config->drain_delay, 2s);
+  auto off = run({"--listen", "1", "--target", "x.example", "--max-connections-per-source", "OFF"});
+  ASSERT_EQ(off.exit_code, 0);
+  EXPECT_FALSE(off.config->max_connections_per_source.has_value());
 }
 
 TEST(LoadTest, ListenForms) {
@@ -548,6 +572,11 @@ const std::vector<BoundCase> kBounds = {
     {"ConnectTimeoutLargest", "--connect-timeout", "8760h", "8761h", "maximum (1ms-8760h)"},
     {"ConnectTimeoutSmallest", "--connect-timeout", "1ms", "0", "minimum (1ms-8760h)"},
     {"DrainTimeoutLargest", "--drain-timeout", "8760h", "8761h", "maximum (0s-8760h)"},
+    {"DrainDelayLargest", "--drain-delay", "8760h", "8761h", "maximum (0s-8760h)"},
+    {"MaxConnectionsLargest", "--max-connections", "10000000", "10000001", "1 to 10000000"},
+    {"MaxConnectionsSmallest", "--max-connections", "1", "0", "1 to 10000000"},
+    {"PerSourceLargest", "--max-connections-per-source", "10000000", "10000001", "1 to 10000000"},
+    {"PerSourceSmallest", "--max-connections-per-source", "1", "0", "1 to 10000000"},
     {"RefusedBackoffLargest", "--refused-backoff", "8760h", "8761h", "maximum (0s-8760h)"},
     {"IdleTimeoutLargest", "--idle-timeout", "8760h", "8761h", "maximum"},
     {"MaxStaleLargest", "--max-stale", "8760h", "8761h", "maximum"},

@@ -1,7 +1,6 @@
 #include "app/server.h"
 
 #include <spdlog/spdlog.h>
-#include <sys/resource.h>
 
 #include <asio/post.hpp>
 #include <asio/signal_set.hpp>
@@ -11,25 +10,19 @@
 #include <thread>
 #include <vector>
 
+#include "app/descriptor_plan.h"
 #include "app/readiness.h"
 #include "app/worker.h"
 #include "config/duration.h"
 #include "discovery/discovery.h"
 #include "log/access_log.h"
 #include "net/endpoint.h"
+#include "proxy/connection_limits.h"
 #include "proxy/listener.h"
+#include "proxy/pipe_pool.h"
 
 namespace edge::app {
 namespace {
-
-// Every connection costs two descriptors; the default soft limit (1024) is far too low.
-void raiseFileLimit() {
-  rlimit limit{};
-  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
-    limit.rlim_cur = limit.rlim_max;
-    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) spdlog::warn("could not raise RLIMIT_NOFILE");
-  }
-}
 
 unsigned workerCount(const config::Config& config) {
   if (config.workers > 0) return config.workers;
@@ -195,7 +188,22 @@ constexpr std::chrono::seconds kFirstAnswerWait{10};
 
 int runServer(const config::Config& config) {
   std::signal(SIGPIPE, SIG_IGN);
-  raiseFileLimit();
+  const unsigned count = workerCount(config);
+  auto& pipe_budget = proxy::PipeBudget::process();
+  const auto plan =
+      planDescriptors(raiseDescriptorLimit(), count, config.pipe_size, pipe_budget.limit());
+  pipe_budget.capTo(plan.pipes * config.pipe_size);
+  const size_t max_connections = config.max_connections.value_or(plan.connections);
+  if (config.max_connections && max_connections > plan.connections) {
+    spdlog::warn(
+        "--max-connections {} is above what the descriptor limit ({}) leaves for connections "
+        "({}): past that, clients are closed as descriptors run out",
+        max_connections, plan.limit, plan.connections);
+  } else {
+    spdlog::info("at most {} connections ({}, descriptor limit {})", max_connections,
+                 config.max_connections ? "--max-connections" : "default", plan.limit);
+  }
+  proxy::ConnectionLimits limits(max_connections, config.max_connections_per_source);
 
   asio::io_context main_io(1);
   std::vector<std::unique_ptr<Worker>> workers;
@@ -206,9 +214,9 @@ int runServer(const config::Config& config) {
   // that connect before the workers serve wait in the backlog (the kernel completes the
   // handshake), which beats being refused.
   std::string error;
-  const unsigned count = workerCount(config);
-  auto acceptors = proxy::openListeners(main_io, config.listen_address, config.listen_port, count,
-                                        config.backlog, config.keepalive, error);
+  auto acceptors =
+      proxy::openListeners(main_io, config.listen_address, config.listen_port, count,
+                           config.backlog, config.keepalive, config.user_timeout, error);
   if (acceptors.empty()) {
     spdlog::error("{}", error);
     return 1;
@@ -220,7 +228,7 @@ int runServer(const config::Config& config) {
   log::AccessLog access_log(acceptors.size());  // one shard per worker
   for (auto& acceptor : acceptors) {
     workers.push_back(std::make_unique<Worker>(config, board, access_log.shard(workers.size()),
-                                               std::move(acceptor)));
+                                               limits, std::move(acceptor)));
   }
   if (config.pipe_size && workers.front()->pipeSize() < config.pipe_size) {  // once, not per worker
     spdlog::warn("--pipe-size {}: the kernel gave {} bytes (fs.pipe-max-size?)", config.pipe_size,

@@ -6,13 +6,40 @@
 
 namespace edge::app {
 Worker::Worker(const config::Config& config, const discovery::TargetBoard& board,
-               log::AccessLog::Shard& access_log, asio::ip::tcp::acceptor acceptor)
-    : acceptor_(io_, std::move(acceptor),
-                [this](net::Socket socket, const net::Endpoint& peer) {
-                  proxy::Session::start(ctx_, std::move(socket), peer);
-                }),
-      ctx_(io_, config, board, access_log) {
+               log::AccessLog::Shard& access_log, proxy::ConnectionLimits& limits,
+               asio::ip::tcp::acceptor acceptor)
+    : acceptor_(
+          io_, std::move(acceptor),
+          [this](net::Socket socket, const net::Endpoint& peer) {
+            accepted(std::move(socket), peer);
+          },
+          [this](net::Socket socket, const net::Endpoint& peer) {
+            refuse(socket, peer, "out of descriptors");
+          }),
+      ctx_(io_, config, board, access_log, limits) {
   if (config.idle_timeout) idle_sweep_.emplace(ctx_, *config.idle_timeout);
+}
+
+void Worker::accepted(net::Socket socket, const net::Endpoint& peer) {
+  switch (ctx_.limits.admit(peer)) {
+    case proxy::ConnectionLimits::Verdict::Admitted:
+      return proxy::Session::start(ctx_, std::move(socket), peer);
+    case proxy::ConnectionLimits::Verdict::TotalLimit:
+      return refuse(socket, peer, "--max-connections reached");
+    case proxy::ConnectionLimits::Verdict::SourceLimit:
+      return refuse(socket, peer, "--max-connections-per-source reached");
+  }
+}
+
+void Worker::refuse(net::Socket& socket, const net::Endpoint& peer, std::string_view why) {
+  log::AccessRecord record;
+  record.end = std::chrono::system_clock::now();
+  record.client = peer;
+  record.reason = proxy::CloseReason::Limit;
+  record.error = why;
+  ctx_.access_log.write(record);
+  std::error_code ignored;
+  socket.close(ignored);
 }
 
 void Worker::start() {

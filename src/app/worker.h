@@ -17,7 +17,8 @@ namespace edge::app {
 class Worker {
  public:
   Worker(const config::Config& config, const discovery::TargetBoard& board,
-         log::AccessLog::Shard& access_log, asio::ip::tcp::acceptor acceptor);
+         log::AccessLog::Shard& access_log, proxy::ConnectionLimits& limits,
+         asio::ip::tcp::acceptor acceptor);
 
   asio::io_context& io() { return io_; }
   // Capacity of the pipes this worker splices through (0: copies only).
@@ -37,6 +38,9 @@ class Worker {
   void closeAll();
 
  private:
+  void accepted(net::Socket socket, const net::Endpoint& peer);
+  // Closes a client at once, with close=limit and `why` in the access log.
+  void refuse(net::Socket& socket, const net::Endpoint& peer, std::string_view why);
   void drained();
 
   asio::io_context io_{1};

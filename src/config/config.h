@@ -28,6 +28,8 @@ struct Config {
   Duration min_refresh{1000};
   Duration max_refresh{30000};
   std::optional<Duration> max_stale;  // nullopt: last known good targets never expire
+  // Where the last known good targets are saved, to serve if DNS does not answer at start-up.
+  std::optional<std::string> state_file;
 
   // Connections.
   Duration connect_timeout{5000};
@@ -35,6 +37,9 @@ struct Config {
   Duration refused_backoff{5000};
   std::optional<Duration> idle_timeout;               // nullopt: never
   std::optional<std::chrono::seconds> keepalive{60};  // nullopt: off
+  // TCP_USER_TIMEOUT on both sockets: unacknowledged data (or a closed receive window, or
+  // unanswered keepalive probes) for this long ends the connection. nullopt: kernel default.
+  std::optional<Duration> user_timeout{120000};
   // SIGTERM/SIGINT: not ready at once, keep accepting for drain_delay (a load balancer in front
   // stops sending), then close the listeners and give open connections drain_timeout
   // (nullopt: for ever) before closing what is left.

@@ -1,5 +1,7 @@
 #include "config/load.h"
 
+#include <sys/stat.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cctype>
@@ -233,6 +235,27 @@ void applyPipeSize(const Raw& raw, Config& cfg, Validator& v) {
   cfg.pipe_size = n * unit;
 }
 
+// The daemon writes a temporary file next to it and renames it over: the directory must exist
+// (checked now: a typo should stop start-up, not warn on every change). Whether it is writable
+// is only learnt by writing; a failure then is a warning, never a reason to stop serving.
+void applyStateFile(const Raw& raw, Config& cfg, Validator& v) {
+  const auto& text = raw.values.back();
+  struct stat st {};
+  if (::stat(text.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    v.fail(*raw.spec, text, "is a directory (give a file path inside it)");
+    return;
+  }
+  const auto slash = text.rfind('/');
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0               ? "/"
+                                                     : text.substr(0, slash);
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    v.fail(*raw.spec, text, "is in a directory that does not exist (" + dir + ")");
+    return;
+  }
+  cfg.state_file = text;
+}
+
 void applyLogLevel(const Raw& raw, Config& cfg, Validator& v) {
   const auto text = lower(raw.values.back());
   static const char* const kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
@@ -266,6 +289,8 @@ void apply(const Raw& raw, Config& cfg, Validator& v, LoadResult& result) {
     if (auto d = v.duration(raw, false)) cfg.max_refresh = **d;
   } else if (flag == "--max-stale") {
     if (auto d = v.duration(raw, true)) cfg.max_stale = *d;
+  } else if (flag == "--state-file") {
+    applyStateFile(raw, cfg, v);
   } else if (flag == "--connect-timeout") {
     if (auto d = v.duration(raw, false)) cfg.connect_timeout = **d;
   } else if (flag == "--connect-retries") {
@@ -279,6 +304,8 @@ void apply(const Raw& raw, Config& cfg, Validator& v, LoadResult& result) {
       cfg.keepalive.reset();
       if (*d) cfg.keepalive = std::chrono::duration_cast<std::chrono::seconds>(**d);
     }
+  } else if (flag == "--user-timeout") {
+    if (auto d = v.duration(raw, true)) cfg.user_timeout = *d;
   } else if (flag == "--drain-delay") {
     if (auto d = v.duration(raw, false)) cfg.drain_delay = **d;
   } else if (flag == "--drain-timeout") {
@@ -436,11 +463,13 @@ std::string describe(const Config& c) {
   for (size_t i = 0; i < c.dns_servers.size(); ++i) out << (i ? "," : "") << c.dns_servers[i];
   out << " refresh=" << formatDuration(c.min_refresh) << ".." << formatDuration(c.max_refresh)
       << " max_stale=" << formatDuration(c.max_stale)
+      << " state_file=" << c.state_file.value_or("off")
       << " connect_timeout=" << formatDuration(c.connect_timeout)
       << " connect_retries=" << c.connect_retries
       << " refused_backoff=" << formatDuration(c.refused_backoff)
       << " idle_timeout=" << formatDuration(c.idle_timeout) << " keepalive="
       << (c.keepalive ? std::to_string(c.keepalive->count()) + "s" : std::string("off"))
+      << " user_timeout=" << formatDuration(c.user_timeout)
       << " drain_delay=" << formatDuration(c.drain_delay)
       << " drain_timeout=" << formatDuration(c.drain_timeout) << " max_connections="
       << (c.max_connections ? std::to_string(*c.max_connections) : std::string("auto"))

@@ -11,6 +11,10 @@ constexpr int64_t kYearMs = 8760LL * 3'600'000;
 // of the idle time and TCP_KEEPCNT is 6 (at most 127): only the idle time can exceed a limit.
 constexpr int64_t kMaxKeepaliveMs = 32767LL * 1000;
 
+// TCP_USER_TIMEOUT takes an int of milliseconds (2^31-1 ms is 24.8 days): 24 days, in whole
+// hours so the range reads well. Below 1 s one slow retransmission could end a healthy connection.
+constexpr int64_t kMaxUserTimeoutMs = 24LL * 24 * 3'600'000;
+
 using enum ValueKind;
 
 constexpr OptionSpec kOptions[] = {
@@ -35,6 +39,9 @@ constexpr OptionSpec kOptions[] = {
      kYearMs},
     {"--max-stale", "EDGE_MAX_STALE", "DURATION|off", "off",
      "how long the last known good targets may be used while DNS fails", false, Millis, 1, kYearMs},
+    {"--state-file", "EDGE_STATE_FILE", "PATH", "off",
+     "save the targets here (atomically, on every change) and serve them after a restart while "
+     "DNS does not answer; its directory must exist"},
     {"--connect-timeout", "EDGE_CONNECT_TIMEOUT", "DURATION", "5s",
      "time allowed for one connect to a target", false, Millis, 1, kYearMs},
     {"--connect-retries", "EDGE_CONNECT_RETRIES", "N", "2",
@@ -46,6 +53,10 @@ constexpr OptionSpec kOptions[] = {
     {"--keepalive", "EDGE_KEEPALIVE", "DURATION|off", "60s",
      "TCP keepalive idle time on both sockets, whole seconds (probes every 1/6 of it)", false,
      Seconds, 1000, kMaxKeepaliveMs},
+    {"--user-timeout", "EDGE_USER_TIMEOUT", "DURATION|off", "2m",
+     "TCP_USER_TIMEOUT on both sockets: a peer that leaves sent data unacknowledged (or its "
+     "receive window shut) this long is dropped; off: kernel default (~15 min)",
+     false, Millis, 1000, kMaxUserTimeoutMs},
     {"--drain-delay", "EDGE_DRAIN_DELAY", "DURATION", "0s",
      "on SIGTERM/SIGINT, how long to go on accepting (not ready) before closing the listeners",
      false, Millis, 0, kYearMs},

@@ -8,6 +8,7 @@
 #include "balance/diff.h"
 #include "config/duration.h"
 #include "discovery/refresh.h"
+#include "discovery/state_file.h"
 #include "discovery/target_filter.h"
 
 namespace edge::discovery {
@@ -60,6 +61,7 @@ Discovery::~Discovery() {
 
 void Discovery::start(std::function<void()> on_first_round) {
   on_first_round_ = std::move(on_first_round);
+  loadSaved();
   thread_ = std::thread([this] { run(); });
 }
 
@@ -120,6 +122,92 @@ void Discovery::dropUnusable(LookupResult& result) const {
   }
 }
 
+void Discovery::loadSaved() {
+  if (!config_.state_file) return;
+  const auto& path = *config_.state_file;
+  auto loaded = loadStateFile(path, stateQueryOf(config_));
+  if (loaded.outcome == LoadedState::Outcome::Missing) {
+    spdlog::info("discovery: state file {}: none yet ({}); written once DNS answers", path,
+                 loaded.message);
+    return;
+  }
+  if (loaded.outcome == LoadedState::Outcome::Invalid) {
+    spdlog::warn("discovery: state file {} ignored: {}", path, loaded.message);
+    return;
+  }
+  // The file is input like a DNS answer: the same addresses are refused, for the same reasons.
+  LookupResult check;
+  check.targets = std::move(loaded.saved.targets);
+  dropUnusable(check);
+  for (const auto& w : check.warnings) spdlog::warn("discovery: state file {}: {}", path, w);
+  if (!check.error.empty()) {
+    spdlog::warn("discovery: state file {} ignored: {}", path, check.error);
+    return;
+  }
+  auto set = std::make_shared<balance::TargetSet>();
+  set->targets = std::move(check.targets);
+  saved_at_ = loaded.saved.saved_at;
+  spdlog::info(
+      "discovery: state file {}: {} saved target(s) from {}, served only if DNS does not "
+      "answer at start-up",
+      path, countEndpoints(*set), formatTimestamp(saved_at_));
+  saved_ = std::move(set);
+}
+
+bool Discovery::serveSaved(const LookupResult& result, Clock::time_point now) {
+  const auto saved = std::exchange(saved_, nullptr);  // considered once
+  const auto& path = *config_.state_file;
+  // A saved-at in the future (a clock stepped back) counts as saved now.
+  const auto age = std::max(std::chrono::system_clock::duration::zero(),
+                            std::chrono::system_clock::now() - saved_at_);
+  if (config_.max_stale && age >= *config_.max_stale) {
+    spdlog::warn(
+        "discovery: DNS did not answer; the {} saved target(s) in {} (saved {}) are older than "
+        "--max-stale {}: not used (lookup: {})",
+        countEndpoints(*saved), path, formatTimestamp(saved_at_),
+        config::formatDuration(config_.max_stale), result.error);
+    return false;
+  }
+  auto set = std::make_shared<balance::TargetSet>(*saved);
+  // --max-stale counts from saved-at, as if that was the last answer.
+  last_success_ = now - std::chrono::duration_cast<Clock::duration>(age);
+  set->resolved_at = last_success_;
+  spdlog::warn(
+      "discovery: DNS did not answer; serving {} saved target(s) from {} (saved {}; "
+      "lookup: {}): {}",
+      countEndpoints(*set), path, formatTimestamp(saved_at_), result.error,
+      listEntries(set->targets));
+  serving_saved_ = true;
+  last_good_ = set;
+  board_.publish(std::move(set));
+  return true;
+}
+
+void Discovery::save(bool changed, Clock::time_point now) {
+  if (!config_.state_file || !last_good_) return;
+  // Unchanged: rewritten once a minute all the same, so saved-at (where --max-stale starts after
+  // a restart) is at most a minute older than the last answer: it errs toward expiring early.
+  if (!changed && last_save_ != Clock::time_point{} && now - last_save_ < std::chrono::minutes(1)) {
+    return;
+  }
+  last_save_ = now;
+  const auto& path = *config_.state_file;
+  const auto error = saveStateFile(path, formatStateFile(last_good_->targets, stateQueryOf(config_),
+                                                         std::chrono::system_clock::now()));
+  if (error.empty()) {
+    if (!last_save_error_.empty()) spdlog::info("discovery: state file {} written again", path);
+    last_save_error_.clear();
+    return;
+  }
+  if (error != last_save_error_) {
+    spdlog::warn(
+        "discovery: cannot write state file: {} (forwarding goes on; retried when the "
+        "targets change, else every minute)",
+        error);
+  }
+  last_save_error_ = error;
+}
+
 void Discovery::onResult(LookupResult result) {
   lookup_done_ = true;
   const auto now = Clock::now();
@@ -157,18 +245,24 @@ void Discovery::onSuccess(LookupResult& result, Clock::time_point now) {
   auto set = std::make_shared<balance::TargetSet>();
   set->targets = std::move(result.targets);
   set->resolved_at = now;
-  if (!last_good_) {
-    spdlog::info("discovery: {} -> {} target(s): {} (ttl {}s, next refresh in {})", config_.target,
-                 countEndpoints(*set), listEntries(set->targets), result.ttl,
-                 config::formatDuration(refresh));
+  bool changed = true;
+  if (!last_good_ || serving_saved_) {
+    spdlog::info("discovery: {} -> {} target(s): {} (ttl {}s, next refresh in {}){}",
+                 config_.target, countEndpoints(*set), listEntries(set->targets), result.ttl,
+                 config::formatDuration(refresh),
+                 serving_saved_ ? "; replaces the saved targets" : "");
+    serving_saved_ = false;
   } else {
     const auto diff = balance::diffTargets(last_good_->targets, set->targets);
-    if (!diff.empty()) ++stats_.target_changes;
+    changed = !diff.empty();
+    if (changed) ++stats_.target_changes;
     for (const auto& e : diff.added) spdlog::info("discovery: target added: {}", describe(e));
     for (const auto& e : diff.removed) spdlog::info("discovery: target removed: {}", describe(e));
   }
+  saved_.reset();  // DNS answered: the file's set is never served now
   last_good_ = set;
   board_.publish(std::move(set));
+  save(changed, now);
 }
 
 void Discovery::onFailure(const LookupResult& result, Clock::time_point now) {
@@ -176,6 +270,7 @@ void Discovery::onFailure(const LookupResult& result, Clock::time_point now) {
   ++failures_;
   const auto retry = retryDelay(failures_, config_.min_refresh, config_.max_refresh);
   next_due_ = now + retry;
+  if (!last_good_ && saved_) serveSaved(result, now);
 
   const bool stale_expired =
       last_good_ && config_.max_stale && now - last_success_ >= *config_.max_stale;

@@ -2,6 +2,8 @@
 // Keeps the TargetBoard current: runs a Lookup whenever the last answer's TTL (clamped) runs
 // out, keeps the last known good targets when a lookup fails, logs every change.
 // Drops records it must never connect to (target_filter.h) before they can replace the set.
+// With --state-file it saves the set whenever it changes and, if DNS does not answer at
+// start-up, serves the saved set until it does (discovery/state_file.h).
 // Owns its thread and its c-ares channel; start()/stop() are for the main thread.
 
 #include <atomic>
@@ -57,6 +59,13 @@ class Discovery {
   // Removes endpoints it must not connect to, with a warning each; an answer left with nothing
   // usable becomes a failure (the last known good targets stay).
   void dropUnusable(LookupResult& result) const;
+  // Reads --state-file (start(), main thread): keeps its usable targets in saved_, logs why not.
+  void loadSaved();
+  // No DNS answer yet: serve the saved set if there is one and --max-stale allows it.
+  bool serveSaved(const LookupResult& result, Clock::time_point now);
+  // Writes the state file when the set changed or its saved-at is a minute old; a failure is
+  // logged once per distinct error.
+  void save(bool changed, Clock::time_point now);
 
   const config::Config& config_;
   TargetBoard& board_;
@@ -75,6 +84,13 @@ class Discovery {
   bool lookup_done_ = false;
   std::vector<std::string> last_warnings_;
   bool expired_ = false;
+  // --state-file: the saved set until used or replaced (loaded before the thread starts).
+  std::shared_ptr<const balance::TargetSet> saved_;
+  std::chrono::system_clock::time_point saved_at_{};
+  bool serving_saved_ = false;
+  Clock::time_point last_save_{};
+  bool saved_once_ = false;
+  std::string last_save_error_;
 
   std::atomic<bool> stopping_{false};
   std::function<void()> on_first_round_;  // discovery thread once started

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 
 #include "net/system_error.h"
 
@@ -46,6 +47,11 @@ std::error_code setKeepAlive(int fd, std::optional<std::chrono::seconds> idle) {
   if (auto ec = setInt(fd, IPPROTO_TCP, TCP_KEEPIDLE, idle_s)) return ec;
   if (auto ec = setInt(fd, IPPROTO_TCP, TCP_KEEPINTVL, std::max(1, idle_s / 6))) return ec;
   return setInt(fd, IPPROTO_TCP, TCP_KEEPCNT, 6);
+}
+
+std::error_code setUserTimeout(int fd, std::optional<std::chrono::milliseconds> timeout) {
+  const auto ms = timeout ? std::clamp<long long>(timeout->count(), 1, INT_MAX) : 0;
+  return setInt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, static_cast<int>(ms));
 }
 
 std::error_code setResetOnClose(int fd) {

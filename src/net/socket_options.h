@@ -28,6 +28,12 @@ bool atUrgentMark(int fd);
 // 6 probes); nullopt turns keepalive off.
 std::error_code setKeepAlive(int fd, std::optional<std::chrono::seconds> idle);
 
+// TCP_USER_TIMEOUT: how long sent data may stay unacknowledged before the kernel ends the
+// connection with ETIMEDOUT (instead of ~15 minutes of retransmissions); nullopt sets 0, the
+// kernel default. The kernel takes milliseconds as an int: the caller keeps it within range
+// (config/options.cpp). Accepted sockets inherit it from their listening socket.
+std::error_code setUserTimeout(int fd, std::optional<std::chrono::milliseconds> timeout);
+
 // SO_LINGER {1, 0}: the next close() sends RST instead of FIN. Used to pass a reset on.
 std::error_code setResetOnClose(int fd);
 

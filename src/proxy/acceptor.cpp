@@ -1,5 +1,6 @@
 #include "proxy/acceptor.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -10,11 +11,26 @@
 
 namespace edge::proxy {
 
-Acceptor::Acceptor(asio::io_context& io, asio::ip::tcp::acceptor listener, OnAccept on_accept)
+namespace {
+
+int openReserve() {
+  return ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+bool outOfDescriptors(int e) {
+  return e == EMFILE || e == ENFILE;
+}
+
+}  // namespace
+
+Acceptor::Acceptor(asio::io_context& io, asio::ip::tcp::acceptor listener, OnAccept on_accept,
+                   OnAccept on_refuse)
     : io_(io),
       listener_(io),
       reactor_(net::ReactorOp::reactorOf(io)),
       on_accept_(std::move(on_accept)),
+      on_refuse_(std::move(on_refuse)),
+      reserve_fd_(openReserve()),
       op_(*this),
       pause_(io) {
   const auto protocol = listener.local_endpoint().protocol();
@@ -22,6 +38,10 @@ Acceptor::Acceptor(asio::io_context& io, asio::ip::tcp::acceptor listener, OnAcc
   if (auto ec = net::adoptOwnedNonBlocking(listener_, protocol, listener.release())) {
     throw std::system_error(ec, "listener");
   }
+}
+
+Acceptor::~Acceptor() {
+  if (reserve_fd_ >= 0) ::close(reserve_fd_);
 }
 
 void Acceptor::start() {
@@ -60,8 +80,13 @@ void Acceptor::complete(net::ReactorOp&, const std::error_code& ec) {
     if (accepted_fd_ >= 0) ::close(std::exchange(accepted_fd_, -1));
     return;
   }
+  if (accepted_fd_ < 0 && outOfDescriptors(accept_errno_) && refuseWithReserve()) {
+    consecutive_errors_ = 0;
+    return start();
+  }
   if (accepted_fd_ < 0) {
-    // Out of descriptors or memory: log, pause briefly instead of spinning, keep serving.
+    // Out of memory (or of descriptors with no reserve): log, pause briefly instead of
+    // spinning, keep serving.
     if (consecutive_errors_++ % 100 == 0) {
       spdlog::error("accept failed: {}", std::strerror(accept_errno_));
     }
@@ -72,14 +97,36 @@ void Acceptor::complete(net::ReactorOp&, const std::error_code& ec) {
     return;
   }
   consecutive_errors_ = 0;
-  net::Socket socket(io_);
-  if (auto adopt_ec =
-          net::adoptOwnedNonBlocking(socket, peer_.protocol(), std::exchange(accepted_fd_, -1))) {
-    spdlog::error("accept: cannot register the connection: {}", adopt_ec.message());
-  } else {
-    on_accept_(std::move(socket), peer_);
-  }
+  refusing_ = false;
+  hand(on_accept_, std::exchange(accepted_fd_, -1));
   start();  // the next connection, if one is queued, is taken at once (speculative attempt)
+}
+
+void Acceptor::hand(const OnAccept& to, int fd) {
+  net::Socket socket(io_);
+  if (auto ec = net::adoptOwnedNonBlocking(socket, peer_.protocol(), fd)) {
+    spdlog::error("accept: cannot register the connection: {}", ec.message());
+    return;
+  }
+  to(std::move(socket), peer_);
+}
+
+bool Acceptor::refuseWithReserve() {
+  if (reserve_fd_ < 0) return false;
+  ::close(std::exchange(reserve_fd_, -1));
+  // One client per freed descriptor; the listener stays readable if more wait, so start()
+  // comes back here for each of them.
+  socklen_t length = static_cast<socklen_t>(peer_.capacity());
+  const int fd =
+      ::accept4(listener_.native_handle(), peer_.data(), &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (fd >= 0) {
+    peer_.resize(length);
+    hand(on_refuse_, fd);  // closes it
+  }
+  reserve_fd_ = openReserve();
+  if (!refusing_) spdlog::warn("out of descriptors: closing new clients at once (close=limit)");
+  refusing_ = true;
+  return fd >= 0 && reserve_fd_ >= 0;
 }
 
 }  // namespace edge::proxy

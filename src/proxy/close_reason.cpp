@@ -23,10 +23,16 @@ std::string_view toString(CloseReason reason) {
       return "client_reset";
     case CloseReason::TargetReset:
       return "target_reset";
+    case CloseReason::ClientTimeout:
+      return "client_timeout";
+    case CloseReason::TargetTimeout:
+      return "target_timeout";
     case CloseReason::ConnectFailed:
       return "connect_failed";
     case CloseReason::NoTargets:
       return "no_targets";
+    case CloseReason::Limit:
+      return "limit";
     case CloseReason::IdleTimeout:
       return "idle_timeout";
     case CloseReason::Shutdown:
@@ -43,9 +49,18 @@ CloseReason merge(CloseReason current, CloseReason incoming) {
 }
 
 CloseReason classify(Side side, const std::error_code& ec) {
-  const bool eof = ec == asio::error::eof;
-  if (side == Side::Client) return eof ? CloseReason::ClientClosed : CloseReason::ClientReset;
-  return eof ? CloseReason::TargetClosed : CloseReason::TargetReset;
+  const bool client = side == Side::Client;
+  if (ec == asio::error::eof) return client ? CloseReason::ClientClosed : CloseReason::TargetClosed;
+  // asio::error::timed_out is ETIMEDOUT in the system category, as net::systemError() makes it.
+  if (ec == asio::error::timed_out || ec == std::errc::timed_out) {
+    return client ? CloseReason::ClientTimeout : CloseReason::TargetTimeout;
+  }
+  return client ? CloseReason::ClientReset : CloseReason::TargetReset;
+}
+
+bool resetsOtherSide(CloseReason reason) {
+  return reason == CloseReason::ClientReset || reason == CloseReason::TargetReset ||
+         reason == CloseReason::ClientTimeout || reason == CloseReason::TargetTimeout;
 }
 
 }  // namespace edge::proxy

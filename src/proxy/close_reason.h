@@ -7,15 +7,20 @@
 namespace edge::proxy {
 
 enum class CloseReason {
-  None,           // still open
-  ClientClosed,   // the client sent FIN first; both directions then ended cleanly
-  TargetClosed,   // the target sent FIN first
-  ClientReset,    // the client reset or failed; the target connection was reset too
-  TargetReset,    // the target reset or failed; the client connection was reset too
+  None,          // still open
+  ClientClosed,  // the client sent FIN first; both directions then ended cleanly
+  TargetClosed,  // the target sent FIN first
+  ClientReset,   // the client reset or failed; the target connection was reset too
+  TargetReset,   // the target reset or failed; the client connection was reset too
+  // That side left our sent data unacknowledged (or its window shut, or keepalive probes
+  // unanswered) for --user-timeout: the kernel ended it with ETIMEDOUT; the other side was reset.
+  ClientTimeout,
+  TargetTimeout,
   ConnectFailed,  // no target accepted the connection in the allowed attempts
   NoTargets,      // discovery knows no target
   IdleTimeout,    // --idle-timeout passed with no bytes either way
   Shutdown,       // the drain timeout ran out at shutdown
+  Limit,          // refused at once: a connection limit or the descriptor limit was reached
 };
 
 enum class Side { Client, Target };
@@ -26,7 +31,12 @@ std::string_view toString(CloseReason reason);
 // or timeout outranks a clean close (a target reset after the client's FIN is the real story).
 CloseReason merge(CloseReason current, CloseReason incoming);
 
-// The reason for an I/O error on `side`: EOF is a clean close, everything else a reset.
+// The reason for an I/O error on `side`: EOF is a clean close, ETIMEDOUT (TCP_USER_TIMEOUT or
+// keepalive gave up on the peer) a timeout, everything else a reset.
 CloseReason classify(Side side, const std::error_code& ec);
+
+// Whether `reason` means one peer is gone for good, so the other one must be reset (not left
+// open): the resets and the ETIMEDOUT timeouts.
+bool resetsOtherSide(CloseReason reason);
 
 }  // namespace edge::proxy

@@ -10,6 +10,7 @@
 // budget, or of memory when the process is privileged), every new pipe is checked for the size
 // it really got, and a pipe the kernel shrank is closed at once: the chunk is copied instead.
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -56,6 +57,8 @@ class PipeBudget {
   bool take(size_t bytes);
   void give(size_t bytes);
   uint64_t limit() const { return limit_; }
+  // Lowers the limit (the descriptor limit allows fewer pipes). Before any pipe is taken.
+  void capTo(uint64_t bytes) { limit_ = std::min(limit_, bytes); }
   uint64_t used() const { return used_.load(std::memory_order_relaxed); }
 
  private:

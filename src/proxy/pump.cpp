@@ -268,8 +268,12 @@ void Pump::complete(net::ReactorOp& op, const std::error_code& ec) {
   // Everything read so far is written (or the writing failed). What the source said behind
   // those bytes comes now.
   if (read_failed_) return finish(classify(from_side_, end_.error));
-  // The write side failing means the other peer is gone.
-  if (write_failed_) return finish(classify(other(from_side_), asio::error::connection_reset));
+  // The write side failing means the other peer is gone (timed out, else reset: EPIPE too).
+  if (write_failed_) {
+    const bool timed_out = end_.error == std::errc::timed_out;
+    return finish(
+        classify(other(from_side_), timed_out ? end_.error : asio::error::connection_reset));
+  }
   if (eof_) {
     if (!opposite_ || opposite_->running()) {
       std::error_code ignored;  // the other side may be gone already; its pump will say so

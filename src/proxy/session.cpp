@@ -17,7 +17,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 bool isReset(CloseReason r) {
-  return r == CloseReason::ClientReset || r == CloseReason::TargetReset;
+  return resetsOtherSide(r);
 }
 
 // connect() on a non-blocking socket: 0 once connected, EINPROGRESS/EALREADY while the
@@ -64,6 +64,7 @@ Session::Session(WorkerContext& ctx, net::Socket client, net::Endpoint client_en
 }
 
 Session::~Session() {
+  ctx_.limits.release(client_endpoint_);
   ctx_.deadlines.remove(*this);
   ctx_.sessions.remove(this);
   if (ctx_.on_session_closed) ctx_.on_session_closed();
@@ -122,6 +123,7 @@ bool Session::openTarget(const net::Endpoint& endpoint, std::error_code& ec) {
   net::setNoDelay(fd);
   net::setReadQueueHint(fd);
   net::setKeepAlive(fd, ctx_.config.keepalive);
+  net::setUserTimeout(fd, ctx_.config.user_timeout);  // dead peers: proxy/close_reason.h
   net::setUrgentInline(fd);  // urgent bytes stay in the stream (proxy/pump.h)
   return true;
 }

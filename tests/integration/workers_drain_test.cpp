@@ -112,5 +112,90 @@ TEST_F(WorkersAndDrain, ASecondProcessOnThePortTakesOverWhenTheFirstDrains) {
   EXPECT_TRUE(run_until([&] { return second.access_log().size() == before + 20; }, 5s));
 }
 
+// Every change of readiness is logged once: no targets, then ready when DNS answers, then not
+// ready at SIGTERM.
+TEST_F(WorkersAndDrain, ReadinessFollowsTargetsAndDrain) {
+  Backend& backend = add_greet_echo("b1");
+  start_dns({});  // no record yet
+  start_edge({"--workers", "2"});
+  EXPECT_TRUE(run_until([&] { return stderr_has(edge(), "not ready: no targets"); }, 5s));
+  EXPECT_FALSE(stderr_has(edge(), "info ready"));
+
+  DnsRecords records;
+  add_srv(records, backend);
+  dns().restart(records);
+  ASSERT_TRUE(run_until([&] { return stderr_has(edge(), "info ready"); }, 10s));
+  EXPECT_EQ(greeting_through_edge(), "b1");
+
+  ASSERT_TRUE(signal_edge(SIGTERM));
+  EXPECT_EQ(edge().process().wait_exit(5s), 0);
+  EXPECT_TRUE(stderr_has(edge(), "not ready: draining"));
+  int ready_lines = 0;
+  for (const auto& line : edge().stderr_lines()) {
+    ready_lines += line.find("info ready") != std::string::npos ? 1 : 0;
+  }
+  EXPECT_EQ(ready_lines, 1) << "the same state logged twice";
+}
+
+// --drain-timeout off: an open connection outlives any timeout; a second signal cuts it, and
+// the summary line counts it as cut.
+TEST_F(WorkersAndDrain, DrainTimeoutOffWaitsUntilASecondSignal) {
+  start_one_backend();
+  start_edge({"--drain-timeout", "off"});
+  auto quiet = TcpClient::connect("127.0.0.1", edge().port(), kIoTimeout);
+  auto finishing = TcpClient::connect("127.0.0.1", edge().port(), kIoTimeout);
+  ASSERT_TRUE(quiet && finishing);
+  ASSERT_EQ(quiet->read_line(kIoTimeout), "b1");
+  ASSERT_EQ(finishing->read_line(kIoTimeout), "b1");
+  ASSERT_TRUE(signal_edge(SIGTERM));
+  ASSERT_TRUE(run_until([&] { return stderr_has(edge(), "draining (no timeout)"); }, 5s));
+  finishing->shutdown_write();
+  EXPECT_EQ(finishing->wait_closed(kIoTimeout), IoResult::eof);
+
+  EXPECT_FALSE(edge().process().wait_exit(1500ms)) << "gave up on an open connection";
+  ASSERT_EQ(quiet->write_all("late\n", kIoTimeout), IoResult::ok);
+  EXPECT_EQ(quiet->read_line(kIoTimeout), "late");
+
+  ASSERT_TRUE(signal_edge(SIGTERM));
+  EXPECT_NE(quiet->wait_closed(5s), IoResult::timeout);
+  EXPECT_EQ(edge().process().wait_exit(5s), 0);
+  EXPECT_TRUE(stderr_has(edge(), "drain finished: 1 connection(s) ended by themselves, 1 cut"));
+  std::map<std::string, int> reasons;
+  for (const auto& record : edge().access_log()) ++reasons[record.get("close")];
+  EXPECT_EQ(reasons["shutdown"], 1);
+  EXPECT_EQ(reasons["client_closed"], 1);
+}
+
+// A client beyond --max-connections is closed at once with close=limit; the open ones go on,
+// and a place that frees is taken by the next client.
+TEST_F(WorkersAndDrain, AClientBeyondMaxConnectionsIsClosedAtOnceAndOthersGoOn) {
+  start_one_backend();
+  start_edge({"--workers", "2", "--max-connections", "3"});
+  EXPECT_TRUE(stderr_has(edge(), "at most 3 connections (--max-connections"));
+  std::vector<TcpClient> open;
+  for (int i = 0; i < 3; ++i) {
+    auto client = TcpClient::connect("127.0.0.1", edge().port(), kIoTimeout);
+    ASSERT_TRUE(client);
+    ASSERT_EQ(client->read_line(kIoTimeout), "b1");
+    open.push_back(std::move(*client));
+  }
+  auto extra = TcpClient::connect("127.0.0.1", edge().port(), kIoTimeout);
+  ASSERT_TRUE(extra);
+  EXPECT_NE(extra->wait_closed(1s), IoResult::timeout) << "the client beyond the limit hangs";
+  ASSERT_TRUE(run_until([&] { return !edge().access_log().empty(); }, 2s));
+  const auto refused = edge().access_log().front();
+  EXPECT_EQ(refused.get("close"), "limit");
+  EXPECT_EQ(refused.get("target"), "-");
+  EXPECT_TRUE(stderr_has(edge(), "connection limit reached: 3 open, at most 3"));
+
+  for (auto& client : open) {  // untouched
+    ASSERT_EQ(client.write_all("x\n", kIoTimeout), IoResult::ok);
+    EXPECT_EQ(client.read_line(kIoTimeout), "x");
+  }
+  open.front().shutdown_write();
+  EXPECT_EQ(open.front().wait_closed(kIoTimeout), IoResult::eof);
+  EXPECT_TRUE(run_until([&] { return greeting_through_edge() == "b1"; }, 3s));
+}
+
 }  // namespace
 }  // namespace edge::test

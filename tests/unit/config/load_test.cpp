@@ -568,6 +568,9 @@ const std::vector<BoundCase> kBounds = {
     {"KeepaliveLargest", "--keepalive", "32767s", "32768s", "maximum (1s-32767s, or off)"},
     {"KeepaliveSmallest", "--keepalive", "1s", "999ms", "minimum (1s-32767s, or off)"},
     {"KeepaliveWholeSeconds", "--keepalive", "2000ms", "1500ms", "whole seconds"},
+    // TCP_USER_TIMEOUT takes an int of milliseconds (24.8 days at most): 24 days, from 1 s.
+    {"UserTimeoutLargest", "--user-timeout", "576h", "577h", "maximum (1s-576h, or off)"},
+    {"UserTimeoutSmallest", "--user-timeout", "1s", "999ms", "minimum (1s-576h, or off)"},
     // Durations become steady_clock deadlines (int64 ns): a year is safe and plenty.
     {"ConnectTimeoutLargest", "--connect-timeout", "8760h", "8761h", "maximum (1ms-8760h)"},
     {"ConnectTimeoutSmallest", "--connect-timeout", "1ms", "0", "minimum (1ms-8760h)"},
@@ -621,6 +624,58 @@ TEST(LoadTest, KeepaliveAtTheKernelMaximumIsKeptExactly) {
             std::optional<std::chrono::seconds>(32767s));
   EXPECT_EQ(ok(run(minimalPlus({"--keepalive", "9h"}))).keepalive,
             std::optional<std::chrono::seconds>(9h));
+}
+
+TEST(LoadTest, UserTimeoutIsTwoMinutesUnlessSetAndOffOrZeroTurnsItOff) {
+  EXPECT_EQ(ok(run(minimalPlus({}))).user_timeout, std::optional<Duration>(2min));
+  EXPECT_EQ(ok(run(minimalPlus({"--user-timeout", "90s"}))).user_timeout,
+            std::optional<Duration>(90s));
+  EXPECT_EQ(ok(run(minimalPlus({"--user-timeout", "1500ms"}))).user_timeout,
+            std::optional<Duration>(1500ms));  // milliseconds are what the kernel takes
+  EXPECT_EQ(ok(run(minimalPlus({}), {{"EDGE_USER_TIMEOUT", "5m"}})).user_timeout,
+            std::optional<Duration>(5min));
+  // 0 is TCP_USER_TIMEOUT's own "kernel default", like off.
+  EXPECT_FALSE(ok(run(minimalPlus({"--user-timeout", "off"}))).user_timeout.has_value());
+  EXPECT_FALSE(ok(run(minimalPlus({"--user-timeout", "0"}))).user_timeout.has_value());
+  EXPECT_FALSE(ok(run(minimalPlus({}), {{"EDGE_USER_TIMEOUT", "off"}})).user_timeout.has_value());
+}
+
+TEST(LoadTest, UserTimeoutThatIsNotADurationStopsStartUp) {
+  for (const char* bad : {"-1s", "-5", "2 m", "soon", "1d"}) {
+    const auto r = run(minimalPlus({"--user-timeout", bad}));
+    EXPECT_EQ(r.exit_code, 2) << bad;
+    EXPECT_THAT(r.errors, ElementsAre(AllOf(HasSubstr("--user-timeout / EDGE_USER_TIMEOUT"),
+                                            HasSubstr("is not a duration"))))
+        << bad;
+  }
+}
+
+TEST(LoadTest, StateFileIsOffUnlessSetAndMayNotExistYet) {
+  EXPECT_FALSE(ok(run(minimalPlus({}))).state_file.has_value());
+  const std::string path = ::testing::TempDir() + "edge-load-test-never-created.state";
+  EXPECT_EQ(ok(run(minimalPlus({"--state-file", path}))).state_file, path);
+  EXPECT_EQ(ok(run(minimalPlus({}), {{"EDGE_STATE_FILE", path}})).state_file, path);
+  EXPECT_EQ(ok(run(minimalPlus({"--state-file", "relative.state"}))).state_file,
+            "relative.state");  // the working directory exists
+}
+
+TEST(LoadTest, StateFileInAMissingDirectoryOrNamingADirectoryStopsStartUp) {
+  struct Case {
+    std::string path, why;
+  };
+  const std::vector<Case> cases = {
+      {"/nonexistent-edge-dir/targets.state",
+       "is in a directory that does not exist (/nonexistent-edge-dir)"},
+      {::testing::TempDir(), "is a directory"},
+      {"/", "is a directory"},
+      {"/etc/hostname/targets.state", "is in a directory that does not exist (/etc/hostname)"},
+  };
+  for (const auto& c : cases) {
+    const auto r = run(minimalPlus({"--state-file", c.path}));
+    EXPECT_EQ(r.exit_code, 2) << c.path;
+    EXPECT_THAT(r.errors, ElementsAre(AllOf(HasSubstr("--state-file / EDGE_STATE_FILE: '" + c.path),
+                                            HasSubstr(c.why))));
+  }
 }
 
 // ---- --target (defect 14): a DNS name, checked at start-up.

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <asio/error.hpp>
+#include <cerrno>
 #include <set>
 #include <string>
 #include <vector>
@@ -13,9 +14,9 @@ namespace {
 
 using R = CloseReason;
 
-const std::vector<R> kAll = {R::None,        R::ClientClosed, R::TargetClosed,
-                             R::ClientReset, R::TargetReset,  R::ConnectFailed,
-                             R::NoTargets,   R::IdleTimeout,  R::Shutdown};
+const std::vector<R> kAll = {R::None,        R::ClientClosed,  R::TargetClosed,  R::ClientReset,
+                             R::TargetReset, R::ClientTimeout, R::TargetTimeout, R::ConnectFailed,
+                             R::NoTargets,   R::IdleTimeout,   R::Shutdown};
 
 bool isClean(R r) {
   return r == R::ClientClosed || r == R::TargetClosed;
@@ -41,6 +42,13 @@ TEST(CloseReasonTest, MergeTable) {
       {R::IdleTimeout, R::TargetReset, R::IdleTimeout},
       {R::TargetClosed, R::Shutdown, R::Shutdown},
       {R::Shutdown, R::ClientReset, R::Shutdown},
+      {R::ClientClosed, R::TargetTimeout, R::TargetTimeout},  // a dead peer outranks a FIN
+      {R::TargetClosed, R::ClientTimeout, R::ClientTimeout},
+      {R::ClientTimeout, R::TargetReset, R::ClientTimeout},  // the first failure wins: the
+      {R::TargetTimeout, R::ClientReset, R::TargetTimeout},  // reset we sent is not the story
+      {R::ClientReset, R::TargetTimeout, R::ClientReset},
+      {R::TargetTimeout, R::ClientClosed, R::TargetTimeout},
+      {R::ClientTimeout, R::Shutdown, R::ClientTimeout},
       {R::ConnectFailed, R::ClientClosed, R::ConnectFailed},
       {R::NoTargets, R::ClientReset, R::NoTargets},
   };
@@ -75,12 +83,31 @@ TEST(CloseReasonTest, Classify) {
       {Side::Target, asio::error::connection_reset, R::TargetReset},
       {Side::Client, asio::error::broken_pipe, R::ClientReset},
       {Side::Target, asio::error::broken_pipe, R::TargetReset},
-      {Side::Target, asio::error::timed_out, R::TargetReset},
+      {Side::Target, asio::error::timed_out, R::TargetTimeout},
+      {Side::Client, asio::error::timed_out, R::ClientTimeout},
+      // The pump's errors come from errno (net::systemError): the system category.
+      {Side::Client, std::error_code(ETIMEDOUT, std::system_category()), R::ClientTimeout},
+      {Side::Target, std::error_code(ETIMEDOUT, std::system_category()), R::TargetTimeout},
+      {Side::Target, std::make_error_code(std::errc::timed_out), R::TargetTimeout},
       {Side::Client, std::make_error_code(std::errc::connection_reset), R::ClientReset},
+      {Side::Target, std::error_code(EHOSTUNREACH, std::system_category()), R::TargetReset},
   };
   for (const auto& [side, ec, want] : cases) {
     EXPECT_EQ(classify(side, ec), want) << ec.message();
   }
+}
+
+TEST(CloseReasonTest, AResetOrATimedOutPeerResetsTheOtherSideAndNothingElseDoes) {
+  for (R r : kAll) {
+    const bool want = r == R::ClientReset || r == R::TargetReset || r == R::ClientTimeout ||
+                      r == R::TargetTimeout;
+    EXPECT_EQ(resetsOtherSide(r), want) << toString(r);
+  }
+}
+
+TEST(CloseReasonTest, ATimedOutPeerIsLoggedWithTheKernelsWords) {
+  // The access log's error= is the message of the error the pump saw.
+  EXPECT_EQ(std::error_code(ETIMEDOUT, std::system_category()).message(), "Connection timed out");
 }
 
 TEST(CloseReasonTest, ToStringOfEveryValue) {
@@ -94,6 +121,8 @@ TEST(CloseReasonTest, ToStringOfEveryValue) {
       {R::TargetClosed, "target_closed"},
       {R::ClientReset, "client_reset"},
       {R::TargetReset, "target_reset"},
+      {R::ClientTimeout, "client_timeout"},
+      {R::TargetTimeout, "target_timeout"},
       {R::ConnectFailed, "connect_failed"},
       {R::NoTargets, "no_targets"},
       {R::IdleTimeout, "idle_timeout"},

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <stdexcept>
 
+#include "config/options.h"
 #include "run_until.h"
 
 #ifndef EDGE_CONNECTOR_BIN
@@ -37,20 +38,15 @@ std::string joined_tail(const std::vector<std::string>& lines) {
 }  // namespace
 
 const std::vector<std::string>& edge_env_vars() {
-  static const std::vector<std::string> vars = {"LISTENER_PORT",
-                                                "ECS_SERVICE_DISCOVERY_TARGET",
-                                                "ECS_SERVICE_DISCOVERY_TYPE",
-                                                "TARGET_PORT",
-                                                "EDGE_PORT_OVERRIDE",
-                                                "DNS_SERVERS",
-                                                "EDGE_MIN_REFRESH",
-                                                "EDGE_MAX_REFRESH",
-                                                "EDGE_MAX_STALE",
-                                                "EDGE_CONNECT_TIMEOUT",
-                                                "EDGE_CONNECT_RETRIES",
-                                                "EDGE_IDLE_TIMEOUT",
-                                                "EDGE_REFUSED_BACKOFF",
-                                                "EDGE_LOG_LEVEL"};
+  // From the daemon's own option table, so a new option is never left to leak in from the
+  // environment the tests run in.
+  static const std::vector<std::string> vars = [] {
+    std::vector<std::string> out;
+    for (const auto& spec : config::optionTable()) {
+      if (!spec.env.empty()) out.emplace_back(spec.env);
+    }
+    return out;
+  }();
   return vars;
 }
 

@@ -16,10 +16,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-bool isReset(CloseReason r) {
-  return resetsOtherSide(r);
-}
-
 // connect() on a non-blocking socket: 0 once connected, EINPROGRESS/EALREADY while the
 // handshake runs, else why it failed. Asking again is how the kernel reports the outcome of
 // a pending connect (and it clears the socket's error), so this serves both the first call and
@@ -237,7 +233,7 @@ void Session::sweepIdle(Clock::time_point now, Clock::duration timeout) {
 void Session::pumpEnded(Pump& pump) {
   const PumpEnd& end_of_pump = pump.end();
   reason_ = merge(reason_, end_of_pump.reason);
-  if (isReset(end_of_pump.reason)) {
+  if (resetsOtherSide(end_of_pump.reason)) {
     if (error_.empty() && end_of_pump.error) error_ = end_of_pump.error.message();
     abort(end_of_pump.reason, /*send_reset=*/true);
   }

@@ -183,10 +183,10 @@ class Lifecycle {
   Worker::DrainCount total_;
 };
 
-health::HealthTable::Settings healthSettings(const config::Config& config) {
+health::HealthTable::Settings healthSettings(const config::Route& route) {
   // A probe whose connection never reports (aborted while connecting) frees the slot after
   // twice the time its connect could take.
-  return {config.refused_backoff, config.eject_max, 2 * config.connect_timeout};
+  return {route.refused_backoff, route.eject_max, 2 * route.connect_timeout};
 }
 
 // How long the first clients may wait (in the listen backlog) for a first DNS answer before
@@ -197,6 +197,7 @@ constexpr std::chrono::seconds kFirstAnswerWait{10};
 
 int runServer(const config::Config& config) {
   std::signal(SIGPIPE, SIG_IGN);
+  const config::Route& route = config.routes.front();
   const unsigned count = workerCount(config);
   auto& pipe_budget = proxy::PipeBudget::process();
   const auto plan =
@@ -223,9 +224,8 @@ int runServer(const config::Config& config) {
   // that connect before the workers serve wait in the backlog (the kernel completes the
   // handshake), which beats being refused.
   std::string error;
-  auto acceptors =
-      proxy::openListeners(main_io, config.listen_address, config.listen_port, count,
-                           config.backlog, config.keepalive, config.user_timeout, error);
+  auto acceptors = proxy::openListeners(main_io, route.listen_address, route.listen_port, count,
+                                        route.backlog, route.keepalive, route.user_timeout, error);
   if (acceptors.empty()) {
     spdlog::error("{}", error);
     return 1;
@@ -233,7 +233,7 @@ int runServer(const config::Config& config) {
   const auto bound = acceptors.front().local_endpoint();
 
   discovery::TargetBoard board;
-  health::HealthTable health(healthSettings(config), &board);  // one for every worker
+  health::HealthTable health(healthSettings(route), &board);  // one for every worker
   board.onPublish([&](const balance::TargetSet& set) { readiness.setHasTargets(!set.empty()); });
   log::AccessLog access_log(acceptors.size());  // one shard per worker
   for (auto& acceptor : acceptors) {
@@ -244,7 +244,7 @@ int runServer(const config::Config& config) {
     spdlog::warn("--pipe-size {}: the kernel gave {} bytes (fs.pipe-max-size?)", config.pipe_size,
                  workers.front()->pipeSize());
   }
-  auto discovery = discovery::Discovery::create(config, board, {bound}, error);
+  auto discovery = discovery::Discovery::create(route, config.dns_servers, board, {bound}, error);
   if (!discovery) {
     spdlog::error("{}", error);
     return 1;
@@ -252,16 +252,16 @@ int runServer(const config::Config& config) {
 
   // Active checks, from their own thread; stopped below, so they never keep the process alive.
   std::optional<health::Checker> checker;
-  if (config.health_check_interval) {
+  if (route.health_check_interval) {
     checker.emplace(
-        health::Checker::Settings{*config.health_check_interval, config.health_check_timeout,
-                                  config.health_check_expect},
+        health::Checker::Settings{*route.health_check_interval, route.health_check_timeout,
+                                  route.health_check_expect},
         board, health);
     checker->start();
   }
 
   const std::string where =
-      config.listen_address ? net::format(bound) : "*:" + std::to_string(bound.port());
+      route.listen_address ? net::format(bound) : "*:" + std::to_string(bound.port());
   auto serve = [&] {
     if (lifecycle.serve()) {
       spdlog::info("listening on {} ({} worker{})", where, count, count == 1 ? "" : "s");
@@ -271,7 +271,7 @@ int runServer(const config::Config& config) {
   asio::steady_timer first_answer(main_io, kFirstAnswerWait);
   first_answer.async_wait([&](std::error_code ec) {
     if (ec || lifecycle.serving()) return;
-    spdlog::warn("discovery: no answer yet for {}; serving anyway", config.target);
+    spdlog::warn("discovery: no answer yet for {}; serving anyway", route.target);
     serve();
   });
   discovery->start([&] {

@@ -17,7 +17,7 @@ Worker::Worker(const config::Config& config, const discovery::TargetBoard& board
             refuse(socket, peer, "out of descriptors");
           }),
       ctx_(io_, config, board, health, access_log, limits) {
-  if (config.idle_timeout) idle_sweep_.emplace(ctx_, *config.idle_timeout);
+  if (ctx_.route.idle_timeout) idle_sweep_.emplace(ctx_, *ctx_.route.idle_timeout);
 }
 
 void Worker::accepted(net::Socket socket, const net::Endpoint& peer) {

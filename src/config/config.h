@@ -8,13 +8,20 @@
 #include <string>
 #include <vector>
 
+#include "balance/policy.h"
+
 namespace edge::config {
 
 using Duration = std::chrono::milliseconds;
 
 enum class RecordType { Srv, A, Aaaa };
 
-struct Config {
+// One service: where it listens, what it discovers, how it connects. Every field is a route
+// option (scope "route" in config/options.cpp); written at the top level of the file, it is the
+// default of every route.
+struct Route {
+  std::string name = "default";  // unique; flags and env vars alone describe one "default" route
+
   // Listener. No address: every interface, IPv4 and IPv6 (a dual-stack [::] socket).
   std::optional<asio::ip::address> listen_address;
   uint16_t listen_port = 0;  // 0 only for tests: the kernel picks one, the log line says which
@@ -24,7 +31,6 @@ struct Config {
   RecordType type = RecordType::Srv;
   std::optional<uint16_t> target_port;    // A/AAAA only
   std::optional<uint16_t> port_override;  // replaces SRV records' port
-  std::vector<std::string> dns_servers;   // "ip:port" / "[ip6]:port"; empty = /etc/resolv.conf
   Duration min_refresh{1000};
   Duration max_refresh{30000};
   std::optional<Duration> max_stale;  // nullopt: last known good targets never expire
@@ -32,6 +38,7 @@ struct Config {
   std::optional<std::string> state_file;
 
   // Connections.
+  balance::Policy balance = balance::Policy::Random;
   Duration connect_timeout{5000};
   int connect_retries = 2;
   Duration refused_backoff{5000};        // first passive ejection back-off; 0: no ejection
@@ -41,16 +48,6 @@ struct Config {
   // TCP_USER_TIMEOUT on both sockets: unacknowledged data (or a closed receive window, or
   // unanswered keepalive probes) for this long ends the connection. nullopt: kernel default.
   std::optional<Duration> user_timeout{120000};
-  // SIGTERM/SIGINT: not ready at once, keep accepting for drain_delay (a load balancer in front
-  // stops sending), then close the listeners and give open connections drain_timeout
-  // (nullopt: for ever) before closing what is left.
-  Duration drain_delay{0};
-  std::optional<Duration> drain_timeout{Duration{20000}};
-
-  // Open connections, whole process; nullopt: derived from the descriptor limit at start-up.
-  std::optional<int> max_connections;
-  // Open connections per client address; nullopt: no limit.
-  std::optional<int> max_connections_per_source;
 
   // Active health checks: a connect (and, with `health_check_expect`, a greeting that starts
   // with it) to every endpoint every interval; nullopt: off.
@@ -62,15 +59,48 @@ struct Config {
   // net.core.somaxconn). Bursts of connects must not overflow it (socat's 5 does).
   int backlog = 0;
 
+  bool operator==(const Route&) const = default;
+};
+
+// The whole process: global options (scope "global") and the routes.
+struct Config {
+  std::vector<std::string> dns_servers;  // "ip:port" / "[ip6]:port"; empty = /etc/resolv.conf
+
+  // SIGTERM/SIGINT: not ready at once, keep accepting for drain_delay (a load balancer in front
+  // stops sending), then close the listeners and give open connections drain_timeout
+  // (nullopt: for ever) before closing what is left.
+  Duration drain_delay{0};
+  std::optional<Duration> drain_timeout{Duration{20000}};
+
+  // Open connections, whole process; nullopt: derived from the descriptor limit at start-up.
+  std::optional<int> max_connections;
+  // Open connections per client address, whole process; nullopt: no limit.
+  std::optional<int> max_connections_per_source;
+
   // Capacity of the kernel pipe each direction splices through while bytes move (bytes in
   // flight per direction stay below it); 0 = no splice, copy through a 16 KiB buffer.
   // 1 MiB (the unprivileged maximum, fs.pipe-max-size) measured best: bench/results.
   size_t pipe_size = 1024 * 1024;
 
-  // Event loops, each with its own listening socket; 0 = one per CPU.
+  // Event loops, each with its own listening socket per route; 0 = one per CPU.
   unsigned workers = 0;
 
   std::string log_level = "info";
+
+  // The file the routes came from (--config / EDGE_CONFIG); SIGHUP reads it again.
+  std::optional<std::string> config_file;
+  // Privilege drop after binding (--user / --group); CAP_NET_BIND_SERVICE is kept.
+  std::optional<std::string> user;
+  std::optional<std::string> group;
+  // Upgrade: take the listening sockets of the process serving this Unix socket (--upgrade-from)
+  // and serve the handover to the next one here (--upgrade-socket).
+  std::optional<std::string> upgrade_from;
+  std::optional<std::string> upgrade_socket;
+
+  // At least one; names and listen addresses unique.
+  std::vector<Route> routes{Route{}};
+
+  bool operator==(const Config&) const = default;
 };
 
 const char* toString(RecordType type);

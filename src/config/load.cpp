@@ -110,7 +110,7 @@ class Validator {
   LoadResult& result_;
 };
 
-void applyListen(const Raw& raw, Config& cfg, Validator& v) {
+void applyListen(const Raw& raw, Route& cfg, Validator& v) {
   const auto& text = raw.values.back();
   auto hp = net::parseHostPort(text, /*allow_bare_port=*/true, /*min_port=*/0);
   if (!hp || !hp->port) {
@@ -127,7 +127,7 @@ void applyListen(const Raw& raw, Config& cfg, Validator& v) {
   cfg.listen_port = *hp->port;
 }
 
-void applyType(const Raw& raw, Config& cfg, Validator& v) {
+void applyType(const Raw& raw, Route& cfg, Validator& v) {
   const auto text = lower(raw.values.back());
   if (text == "srv") {
     cfg.type = RecordType::Srv;
@@ -190,7 +190,7 @@ void applyDnsServers(const Raw& raw, Config& cfg, Validator& v) {
   }
 }
 
-void applyTarget(const Raw& raw, Config& cfg, Validator& v) {
+void applyTarget(const Raw& raw, Route& cfg, Validator& v) {
   const auto& text = raw.values.back();
   if (auto why = dnsNameProblem(text)) {
     v.fail(*raw.spec, text, *why);
@@ -240,7 +240,7 @@ void applyPipeSize(const Raw& raw, Config& cfg, Validator& v) {
 // The daemon writes a temporary file next to it and renames it over: the directory must exist
 // (checked now: a typo should stop start-up, not warn on every change). Whether it is writable
 // is only learnt by writing; a failure then is a warning, never a reason to stop serving.
-void applyStateFile(const Raw& raw, Config& cfg, Validator& v) {
+void applyStateFile(const Raw& raw, Route& cfg, Validator& v) {
   const auto& text = raw.values.back();
   struct stat st {};
   if (::stat(text.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -271,7 +271,7 @@ void applyLogLevel(const Raw& raw, Config& cfg, Validator& v) {
 }
 
 // Literal text (no escapes): greetings worth checking are printable ("SSH-2.0-", "220 ", "+OK").
-void applyHealthCheckExpect(const Raw& raw, Config& cfg, Validator& v) {
+void applyHealthCheckExpect(const Raw& raw, Route& cfg, Validator& v) {
   const auto& text = raw.values.back();
   if (text.empty()) {
     v.fail(*raw.spec, text, "is empty (leave it out to check the connect alone)");
@@ -286,49 +286,50 @@ void applyHealthCheckExpect(const Raw& raw, Config& cfg, Validator& v) {
 // Applies one given option; every branch validates its own value.
 void apply(const Raw& raw, Config& cfg, Validator& v, LoadResult& result) {
   const auto flag = raw.spec->flag;
+  Route& route = cfg.routes.front();
   if (flag == "--listen") {
-    applyListen(raw, cfg, v);
+    applyListen(raw, route, v);
   } else if (flag == "--target") {
-    applyTarget(raw, cfg, v);
+    applyTarget(raw, route, v);
   } else if (flag == "--type") {
-    applyType(raw, cfg, v);
+    applyType(raw, route, v);
   } else if (flag == "--target-port") {
-    if (auto p = v.port(raw)) cfg.target_port = p;
+    if (auto p = v.port(raw)) route.target_port = p;
   } else if (flag == "--port-override") {
-    if (auto p = v.port(raw)) cfg.port_override = p;
+    if (auto p = v.port(raw)) route.port_override = p;
   } else if (flag == "--dns-server") {
     applyDnsServers(raw, cfg, v);
   } else if (flag == "--min-refresh") {
-    if (auto d = v.duration(raw, false)) cfg.min_refresh = **d;
+    if (auto d = v.duration(raw, false)) route.min_refresh = **d;
   } else if (flag == "--max-refresh") {
-    if (auto d = v.duration(raw, false)) cfg.max_refresh = **d;
+    if (auto d = v.duration(raw, false)) route.max_refresh = **d;
   } else if (flag == "--max-stale") {
-    if (auto d = v.duration(raw, true)) cfg.max_stale = *d;
+    if (auto d = v.duration(raw, true)) route.max_stale = *d;
   } else if (flag == "--state-file") {
-    applyStateFile(raw, cfg, v);
+    applyStateFile(raw, route, v);
   } else if (flag == "--connect-timeout") {
-    if (auto d = v.duration(raw, false)) cfg.connect_timeout = **d;
+    if (auto d = v.duration(raw, false)) route.connect_timeout = **d;
   } else if (flag == "--connect-retries") {
-    if (auto n = number(raw, v)) cfg.connect_retries = *n;
+    if (auto n = number(raw, v)) route.connect_retries = *n;
   } else if (flag == "--refused-backoff") {
-    if (auto d = v.duration(raw, false)) cfg.refused_backoff = **d;
+    if (auto d = v.duration(raw, false)) route.refused_backoff = **d;
   } else if (flag == "--eject-max") {
-    if (auto d = v.duration(raw, false)) cfg.eject_max = **d;
+    if (auto d = v.duration(raw, false)) route.eject_max = **d;
   } else if (flag == "--health-check-interval") {
-    if (auto d = v.duration(raw, true)) cfg.health_check_interval = *d;
+    if (auto d = v.duration(raw, true)) route.health_check_interval = *d;
   } else if (flag == "--health-check-timeout") {
-    if (auto d = v.duration(raw, false)) cfg.health_check_timeout = **d;
+    if (auto d = v.duration(raw, false)) route.health_check_timeout = **d;
   } else if (flag == "--health-check-expect") {
-    applyHealthCheckExpect(raw, cfg, v);
+    applyHealthCheckExpect(raw, route, v);
   } else if (flag == "--idle-timeout") {
-    if (auto d = v.duration(raw, true)) cfg.idle_timeout = *d;
+    if (auto d = v.duration(raw, true)) route.idle_timeout = *d;
   } else if (flag == "--keepalive") {
     if (auto d = v.duration(raw, true)) {
-      cfg.keepalive.reset();
-      if (*d) cfg.keepalive = std::chrono::duration_cast<std::chrono::seconds>(**d);
+      route.keepalive.reset();
+      if (*d) route.keepalive = std::chrono::duration_cast<std::chrono::seconds>(**d);
     }
   } else if (flag == "--user-timeout") {
-    if (auto d = v.duration(raw, true)) cfg.user_timeout = *d;
+    if (auto d = v.duration(raw, true)) route.user_timeout = *d;
   } else if (flag == "--drain-delay") {
     if (auto d = v.duration(raw, false)) cfg.drain_delay = **d;
   } else if (flag == "--drain-timeout") {
@@ -347,7 +348,7 @@ void apply(const Raw& raw, Config& cfg, Validator& v, LoadResult& result) {
       cfg.max_connections_per_source = *n;
     }
   } else if (flag == "--backlog") {
-    if (auto n = number(raw, v)) cfg.backlog = *n;
+    if (auto n = number(raw, v)) route.backlog = *n;
   } else if (flag == "--pipe-size") {
     applyPipeSize(raw, cfg, v);
   } else if (flag == "--workers") {
@@ -365,7 +366,8 @@ const OptionSpec& specOf(std::string_view flag) {
 }
 
 // Checks that need more than one option.
-void crossCheck(const std::map<std::string_view, Raw>& given, const Config& cfg, Validator& v) {
+void crossCheck(const std::map<std::string_view, Raw>& given, const Config& config, Validator& v) {
+  const Route& cfg = config.routes.front();
   if (!given.contains("--listen")) v.fail(specOf("--listen"), std::nullopt, "is required");
   if (!given.contains("--target")) v.fail(specOf("--target"), std::nullopt, "is required");
   if (cfg.type != RecordType::Srv) {
@@ -455,14 +457,16 @@ LoadResult load(int argc, const char* const* argv, const EnvLookup& env) {
 
   Config cfg;
   Validator v(result);
-  if (auto type = given.find("--type"); type != given.end()) applyType(type->second, cfg, v);
+  if (auto type = given.find("--type"); type != given.end()) {
+    applyType(type->second, cfg.routes.front(), v);
+  }
   for (const auto& [flag, raw] : given) {
     if (flag != "--type") apply(raw, cfg, v, result);
   }
-  if (cfg.type == RecordType::Srv && cfg.target_port) {
+  if (auto& route = cfg.routes.front(); route.type == RecordType::Srv && route.target_port) {
     // The old container's task definitions set TARGET_PORT next to an SRV target: not an error
     // when it is a port (checked above: a malformed one is, even though it would be ignored).
-    cfg.target_port.reset();
+    route.target_port.reset();
     result.notes.push_back(
         "TARGET_PORT / --target-port is ignored for SRV discovery (the "
         "records carry the port); use --port-override to replace it");
@@ -477,7 +481,8 @@ LoadResult load(int argc, const char* const* argv, const EnvLookup& env) {
   return result;
 }
 
-std::string describe(const Config& c) {
+std::string describe(const Config& config) {
+  const Route& c = config.routes.front();
   std::ostringstream out;
   out << "listen="
       << (c.listen_address ? net::format(net::Endpoint(*c.listen_address, c.listen_port))
@@ -486,8 +491,9 @@ std::string describe(const Config& c) {
   if (c.target_port) out << " target_port=" << *c.target_port;
   if (c.port_override) out << " port_override=" << *c.port_override;
   out << " dns_servers=";
-  if (c.dns_servers.empty()) out << "system";
-  for (size_t i = 0; i < c.dns_servers.size(); ++i) out << (i ? "," : "") << c.dns_servers[i];
+  if (config.dns_servers.empty()) out << "system";
+  for (size_t i = 0; i < config.dns_servers.size(); ++i)
+    out << (i ? "," : "") << config.dns_servers[i];
   out << " refresh=" << formatDuration(c.min_refresh) << ".." << formatDuration(c.max_refresh)
       << " max_stale=" << formatDuration(c.max_stale)
       << " state_file=" << c.state_file.value_or("off")
@@ -504,15 +510,15 @@ std::string describe(const Config& c) {
   out << " idle_timeout=" << formatDuration(c.idle_timeout) << " keepalive="
       << (c.keepalive ? std::to_string(c.keepalive->count()) + "s" : std::string("off"))
       << " user_timeout=" << formatDuration(c.user_timeout)
-      << " drain_delay=" << formatDuration(c.drain_delay)
-      << " drain_timeout=" << formatDuration(c.drain_timeout) << " max_connections="
-      << (c.max_connections ? std::to_string(*c.max_connections) : std::string("auto"))
+      << " drain_delay=" << formatDuration(config.drain_delay)
+      << " drain_timeout=" << formatDuration(config.drain_timeout) << " max_connections="
+      << (config.max_connections ? std::to_string(*config.max_connections) : std::string("auto"))
       << " max_connections_per_source="
-      << (c.max_connections_per_source ? std::to_string(*c.max_connections_per_source)
-                                       : std::string("off"))
+      << (config.max_connections_per_source ? std::to_string(*config.max_connections_per_source)
+                                            : std::string("off"))
       << " backlog=" << (c.backlog ? std::to_string(c.backlog) : std::string("somaxconn"))
-      << " pipe_size=" << (c.pipe_size ? std::to_string(c.pipe_size) : std::string("off"))
-      << " workers=" << (c.workers ? std::to_string(c.workers) : std::string("auto"));
+      << " pipe_size=" << (config.pipe_size ? std::to_string(config.pipe_size) : std::string("off"))
+      << " workers=" << (config.workers ? std::to_string(config.workers) : std::string("auto"));
   return out.str();
 }
 

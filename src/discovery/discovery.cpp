@@ -32,10 +32,12 @@ size_t countEndpoints(const balance::TargetSet& set) {
 
 }  // namespace
 
-std::unique_ptr<Discovery> Discovery::create(const config::Config& config, TargetBoard& board,
+std::unique_ptr<Discovery> Discovery::create(const config::Route& config,
+                                             const std::vector<std::string>& dns_servers,
+                                             TargetBoard& board,
                                              std::vector<net::Endpoint> own_listeners,
                                              std::string& error) {
-  auto channel = CaresChannel::create(config.dns_servers, error);
+  auto channel = CaresChannel::create(dns_servers, error);
   if (!channel) return nullptr;
   net::Fd wake(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   if (!wake.valid()) {
@@ -46,7 +48,7 @@ std::unique_ptr<Discovery> Discovery::create(const config::Config& config, Targe
       new Discovery(config, board, std::move(own_listeners), std::move(channel), std::move(wake)));
 }
 
-Discovery::Discovery(const config::Config& config, TargetBoard& board,
+Discovery::Discovery(const config::Route& config, TargetBoard& board,
                      std::vector<net::Endpoint> own_listeners,
                      std::unique_ptr<CaresChannel> channel, net::Fd wake)
     : config_(config),

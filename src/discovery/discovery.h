@@ -34,7 +34,10 @@ class Discovery {
   // one of them (or, for a wildcard listener, any local address on its port) is dropped, since
   // forwarding to itself loops until descriptors run out. Returns nullptr and sets `error` when
   // the resolver cannot be set up.
-  static std::unique_ptr<Discovery> create(const config::Config& config, TargetBoard& board,
+  // `config`: the route whose target it discovers (copied); `dns_servers`: empty for the system's.
+  static std::unique_ptr<Discovery> create(const config::Route& config,
+                                           const std::vector<std::string>& dns_servers,
+                                           TargetBoard& board,
                                            std::vector<net::Endpoint> own_listeners,
                                            std::string& error);
   ~Discovery();
@@ -49,7 +52,7 @@ class Discovery {
  private:
   using Clock = std::chrono::steady_clock;
 
-  Discovery(const config::Config& config, TargetBoard& board,
+  Discovery(const config::Route& config, TargetBoard& board,
             std::vector<net::Endpoint> own_listeners, std::unique_ptr<CaresChannel> channel,
             net::Fd wake);
   void run();
@@ -67,7 +70,7 @@ class Discovery {
   // logged once per distinct error.
   void save(bool changed, Clock::time_point now);
 
-  const config::Config& config_;
+  const config::Route config_;
   TargetBoard& board_;
   const std::vector<net::Endpoint> own_listeners_;
   DiscoveryStats stats_;

@@ -33,7 +33,7 @@ std::optional<asio::ip::address> addressOf(const ResourceRecord& rr) {
 
 }  // namespace
 
-Lookup::Lookup(CaresChannel& channel, const config::Config& config, Done done)
+Lookup::Lookup(CaresChannel& channel, const config::Route& config, Done done)
     : channel_(channel), config_(config), done_(std::move(done)) {}
 
 void Lookup::start() {

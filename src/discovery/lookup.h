@@ -32,7 +32,7 @@ class Lookup {
  public:
   using Done = std::function<void(LookupResult)>;
 
-  Lookup(CaresChannel& channel, const config::Config& config, Done done);
+  Lookup(CaresChannel& channel, const config::Route& config, Done done);
   Lookup(const Lookup&) = delete;
   Lookup& operator=(const Lookup&) = delete;
 
@@ -55,7 +55,7 @@ class Lookup {
   void finish();
 
   CaresChannel& channel_;
-  const config::Config& config_;
+  const config::Route& config_;
   Done done_;
   LookupResult result_;
   bool destroyed_ = false;  // set when replies came back as ARES_EDESTRUCTION

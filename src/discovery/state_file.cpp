@@ -240,7 +240,7 @@ std::string directoryOf(const std::string& path) {
 
 }  // namespace
 
-StateQuery stateQueryOf(const config::Config& config) {
+StateQuery stateQueryOf(const config::Route& config) {
   StateQuery q{config.target, config.type, {}};
   q.port = config.type == config::RecordType::Srv ? config.port_override : config.target_port;
   return q;

@@ -46,7 +46,7 @@ struct StateQuery {
   friend bool operator==(const StateQuery&, const StateQuery&) = default;
 };
 
-StateQuery stateQueryOf(const config::Config& config);
+StateQuery stateQueryOf(const config::Route& config);
 
 struct SavedTargets {
   std::vector<balance::Target> targets;  // canonical order

@@ -73,7 +73,7 @@ void Session::connectNext() {
   const auto& targets = snapshot_->targets;
   int lost_probes = 0;  // picks whose probe another connection claimed first
   // At most 1 + retries attempts, each to a target this connection has not tried yet.
-  while (!aborted_ && attempts_ <= ctx_.config.connect_retries) {
+  while (!aborted_ && attempts_ <= ctx_.route.connect_retries) {
     const auto now = Clock::now();
     auto untried = [&](const net::Endpoint& ep) { return !alreadyFailed(ep); };
     const auto health = ctx_.health.view();  // one atomic load while nothing is ejected
@@ -136,8 +136,8 @@ bool Session::openTarget(const net::Endpoint& endpoint, std::error_code& ec) {
   // Set before connecting, so the socket is ready for data the moment it connects.
   net::setNoDelay(fd);
   net::setReadQueueHint(fd);
-  net::setKeepAlive(fd, ctx_.config.keepalive);
-  net::setUserTimeout(fd, ctx_.config.user_timeout);  // dead peers: proxy/close_reason.h
+  net::setKeepAlive(fd, ctx_.route.keepalive);
+  net::setUserTimeout(fd, ctx_.route.user_timeout);  // dead peers: proxy/close_reason.h
   net::setUrgentInline(fd);  // urgent bytes stay in the stream (proxy/pump.h)
   return true;
 }
@@ -214,7 +214,7 @@ void Session::connected(bool waited) {
 
 void Session::forward(bool target_unread) {
   // The time spent connecting is not idleness (no clock read without an idle timeout).
-  if (ctx_.config.idle_timeout) quiet_since_ = Clock::now();
+  if (ctx_.route.idle_timeout) quiet_since_ = Clock::now();
   up_.start();
   down_.start(target_unread);
 }

@@ -29,13 +29,14 @@ struct WorkerContext {
                 log::AccessLog::Shard& log, ConnectionLimits& connection_limits)
       : io(io_context),
         config(cfg),
+        route(cfg.routes.front()),
         board(targets),
         health_table(table),
         health(table),
         access_log(log),
         limits(connection_limits),
         rng(std::random_device{}()),
-        deadlines(io_context, cfg.connect_timeout),
+        deadlines(io_context, cfg.routes.front().connect_timeout),
         pipes(cfg.pipe_size),
         pump_pools{net::ReactorOp::reactorOf(io_context), pipes, buffers} {}
   WorkerContext(const WorkerContext&) = delete;
@@ -43,6 +44,7 @@ struct WorkerContext {
 
   asio::io_context& io;
   const config::Config& config;
+  const config::Route& route;
   const discovery::TargetBoard& board;
   health::HealthTable& health_table;   // the process's, shared with every worker: writes
   health::HealthTable::Reader health;  // this worker's lock-free reads of it

@@ -37,11 +37,15 @@ LoadResult run(const std::vector<std::string>& args, const Env& env = {}) {
 }
 
 // The config (a copy: callers pass temporaries); prints the errors when it is missing.
-Config ok(const LoadResult& r) {
+// The global options and the one route that flags and env vars describe, side by side.
+struct Flat : Config, Route {};
+
+Flat ok(const LoadResult& r) {
   EXPECT_TRUE(r.config.has_value()) << ::testing::PrintToString(r.errors);
   EXPECT_THAT(r.errors, IsEmpty());
   if (!r.config) throw std::runtime_error("no config");
-  return *r.config;
+  EXPECT_EQ(r.config->routes.size(), 1u);
+  return Flat{*r.config, r.config->routes.front()};
 }
 
 const std::vector<std::string> kMinimal = {"--listen", "2222", "--target", "_sftp._tcp.example"};

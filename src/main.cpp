@@ -11,7 +11,8 @@
 #include "log/logging.h"
 
 int main(int argc, char** argv) {
-  auto loaded = edge::config::load(argc, argv, [](const char* name) { return std::getenv(name); });
+  const auto env = [](const char* name) -> const char* { return std::getenv(name); };
+  auto loaded = edge::config::load(argc, argv, env);
   if (!loaded.config) {
     std::fputs(loaded.output.c_str(), stdout);
     for (const auto& line : loaded.errors) std::fprintf(stderr, "%s\n", line.c_str());
@@ -26,7 +27,8 @@ int main(int argc, char** argv) {
     spdlog::error("c-ares initialisation failed: {}", ares_strerror(rc));
     return 1;
   }
-  const int status = edge::app::runServer(config);
+  const int status =
+      edge::app::runServer(config, [&] { return edge::config::load(argc, argv, env); });
   ares_library_cleanup();
   spdlog::shutdown();
   return status;

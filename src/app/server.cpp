@@ -13,12 +13,14 @@
 
 #include "app/descriptor_plan.h"
 #include "app/readiness.h"
+#include "app/routes.h"
 #include "app/worker.h"
 #include "config/duration.h"
 #include "discovery/discovery.h"
 #include "health/checker.h"
 #include "health/health_table.h"
 #include "log/access_log.h"
+#include "log/logging.h"
 #include "net/endpoint.h"
 #include "proxy/connection_limits.h"
 #include "proxy/listener.h"
@@ -42,10 +44,11 @@ unsigned workerCount(const config::Config& config) {
 // Main thread only; workers are told through post().
 class Lifecycle {
  public:
-  Lifecycle(asio::io_context& main_io, const config::Config& config, Readiness& readiness,
-            std::vector<std::unique_ptr<Worker>>& workers)
+  Lifecycle(asio::io_context& main_io, Routes& routes, Readiness& readiness,
+            std::vector<std::unique_ptr<Worker>>& workers, const Reload& reload)
       : main_io_(main_io),
-        config_(config),
+        routes_(routes),
+        reload_(reload),
         readiness_(readiness),
         stop_signals_(main_io, SIGINT, SIGTERM),
         other_signals_(main_io, SIGHUP, SIGUSR1, SIGUSR2),
@@ -60,7 +63,7 @@ class Lifecycle {
     if (serving_ || stopped_) return false;
     serving_ = true;
     for (auto& w : workers_) {
-      w->start();
+      w->start();  // before its thread: nothing else runs on it yet
       threads_.emplace_back([worker = w.get()] { worker->io().run(); });
     }
     return true;
@@ -84,10 +87,10 @@ class Lifecycle {
         case Phase::Running:
           readiness_.setDraining();
           phase_ = Phase::Delaying;
-          if (config_.drain_delay.count() == 0) return startDrain(signo);
+          if (config().drain_delay.count() == 0) return startDrain(signo);
           spdlog::info("signal {}: not ready; accepting for {} more (--drain-delay), then draining",
-                       signalName(signo), config::formatDuration(config_.drain_delay));
-          delay_.expires_after(config_.drain_delay);
+                       signalName(signo), config::formatDuration(config().drain_delay));
+          delay_.expires_after(config().drain_delay);
           delay_.async_wait([this, signo](std::error_code wait_ec) {
             if (!wait_ec) startDrain(signo);
           });
@@ -107,11 +110,59 @@ class Lifecycle {
       if (ec) return;
       armOther();
       if (signo == SIGHUP) {
-        spdlog::info("signal SIGHUP: nothing to reload");
+        reloadNow();
       } else {
         spdlog::info("signal {}: ignored", signalName(signo));
       }
     });
+  }
+
+  const config::Config& config() const { return routes_.config(); }
+
+  // SIGHUP: reads the configuration again; applies it if valid, else keeps what runs.
+  void reloadNow() {
+    if (phase_ != Phase::Running) {
+      spdlog::info("signal SIGHUP: draining; not reloading");
+      return;
+    }
+    if (!config().config_file) {
+      spdlog::info("signal SIGHUP: nothing to reload (no --config file)");
+      return;
+    }
+    auto loaded = reload_();
+    if (!loaded.config) {
+      ++reload_failures_;
+      std::string why;
+      for (const auto& line : loaded.errors) why += (why.empty() ? "" : "; ") + line;
+      spdlog::error("reload: {}; keeping the running configuration", why);
+      return;
+    }
+    const auto& next = *loaded.config;
+    for (const auto& note : globalNotes(config(), next)) spdlog::warn("reload: {}", note);
+    if (next.log_level != config().log_level) log::setLevel(next.log_level);
+    std::vector<std::string> problems;
+    const auto changes = routes_.apply(next, problems);
+    for (const auto& p : problems) spdlog::error("reload: {}", p);
+    if (!problems.empty()) ++reload_failures_;
+    spdlog::info("reload: {}", changes.empty() ? "no change" : changes);
+  }
+
+  // Global options a running process cannot change: said once per reload that changes them.
+  static std::vector<std::string> globalNotes(const config::Config& a, const config::Config& b) {
+    std::vector<std::string> out;
+    auto note = [&](bool differs, const char* key) {
+      if (differs)
+        out.push_back(std::string(key) +
+                      " changed: it takes effect at the next restart or upgrade");
+    };
+    note(a.workers != b.workers, "workers");
+    note(a.pipe_size != b.pipe_size, "pipe_size");
+    note(a.max_connections != b.max_connections, "max_connections");
+    note(a.max_connections_per_source != b.max_connections_per_source,
+         "max_connections_per_source");
+    note(a.user != b.user || a.group != b.group, "user/group");
+    note(a.upgrade_socket != b.upgrade_socket, "upgrade_socket");
+    return out;
   }
 
   void stopBeforeServing(int signo) {
@@ -125,13 +176,19 @@ class Lifecycle {
   void startDrain(int signo) {
     phase_ = Phase::Draining;
     delay_.cancel();
-    spdlog::info("signal {}: stopped accepting; draining ({})", signalName(signo),
-                 config_.drain_timeout
-                     ? "for up to " + config::formatDuration(config_.drain_timeout)
-                     : std::string("no timeout"));
+    const auto timeout = config().drain_timeout;
+    spdlog::info(
+        "signal {}: stopped accepting; draining ({})", signalName(signo),
+        timeout ? "for up to " + config::formatDuration(timeout) : std::string("no timeout"));
+    drainWorkers(/*retire=*/true);
+  }
+
+  void drainWorkers(bool retire) {
+    routes_.closeListenerCopies();  // no socket may stay open with nobody accepting on it
+    const auto timeout = config().drain_timeout;
     for (auto& w : workers_) {
-      asio::post(w->io(), [this, worker = w.get()] {
-        worker->drain([this](Worker::DrainCount count) {
+      asio::post(w->io(), [this, worker = w.get(), timeout, retire] {
+        worker->drain(timeout, retire, [this](Worker::DrainCount count) {
           asio::post(main_io_, [this, count] { onWorkerDrained(count); });
         });
       });
@@ -169,7 +226,8 @@ class Lifecycle {
   }
 
   asio::io_context& main_io_;
-  const config::Config& config_;
+  Routes& routes_;
+  const Reload& reload_;
   Readiness& readiness_;
   asio::signal_set stop_signals_;
   asio::signal_set other_signals_;
@@ -181,13 +239,8 @@ class Lifecycle {
   bool stopped_ = false;
   size_t drained_ = 0;
   Worker::DrainCount total_;
+  uint64_t reload_failures_ = 0;
 };
-
-health::HealthTable::Settings healthSettings(const config::Route& route) {
-  // A probe whose connection never reports (aborted while connecting) frees the slot after
-  // twice the time its connect could take.
-  return {route.refused_backoff, route.eject_max, 2 * route.connect_timeout};
-}
 
 // How long the first clients may wait (in the listen backlog) for a first DNS answer before
 // the workers serve anyway; DNS down is no reason not to serve (targets come when it answers).
@@ -195,9 +248,8 @@ constexpr std::chrono::seconds kFirstAnswerWait{10};
 
 }  // namespace
 
-int runServer(const config::Config& config) {
+int runServer(const config::Config& config, const Reload& reload) {
   std::signal(SIGPIPE, SIG_IGN);
-  const config::Route& route = config.routes.front();
   const unsigned count = workerCount(config);
   auto& pipe_budget = proxy::PipeBudget::process();
   const auto plan =
@@ -218,50 +270,29 @@ int runServer(const config::Config& config) {
   asio::io_context main_io(1);
   std::vector<std::unique_ptr<Worker>> workers;
   Readiness readiness;
-  Lifecycle lifecycle(main_io, config, readiness, workers);  // signals handled from here on
+  log::AccessLog access_log(count);  // one shard per worker
+  for (unsigned i = 0; i < count; ++i) {
+    workers.push_back(
+        std::make_unique<Worker>(config.pipe_size, access_log.shard(workers.size()), limits));
+  }
+  Routes routes(main_io, workers, readiness);
+  Lifecycle lifecycle(main_io, routes, readiness, workers, reload);  // signals handled from here
 
   // Listen first: discovery must know our own endpoints to never forward to itself. Clients
   // that connect before the workers serve wait in the backlog (the kernel completes the
   // handshake), which beats being refused.
   std::string error;
-  auto acceptors = proxy::openListeners(main_io, route.listen_address, route.listen_port, count,
-                                        route.backlog, route.keepalive, route.user_timeout, error);
-  if (acceptors.empty()) {
+  std::vector<TakenListener> taken;
+  if (!routes.open(config, taken, error)) {
     spdlog::error("{}", error);
     return 1;
-  }
-  const auto bound = acceptors.front().local_endpoint();
-
-  discovery::TargetBoard board;
-  health::HealthTable health(healthSettings(route), &board);  // one for every worker
-  board.onPublish([&](const balance::TargetSet& set) { readiness.setHasTargets(!set.empty()); });
-  log::AccessLog access_log(acceptors.size());  // one shard per worker
-  for (auto& acceptor : acceptors) {
-    workers.push_back(std::make_unique<Worker>(
-        config, board, health, access_log.shard(workers.size()), limits, std::move(acceptor)));
   }
   if (config.pipe_size && workers.front()->pipeSize() < config.pipe_size) {  // once, not per worker
     spdlog::warn("--pipe-size {}: the kernel gave {} bytes (fs.pipe-max-size?)", config.pipe_size,
                  workers.front()->pipeSize());
   }
-  auto discovery = discovery::Discovery::create(route, config.dns_servers, board, {bound}, error);
-  if (!discovery) {
-    spdlog::error("{}", error);
-    return 1;
-  }
 
-  // Active checks, from their own thread; stopped below, so they never keep the process alive.
-  std::optional<health::Checker> checker;
-  if (route.health_check_interval) {
-    checker.emplace(
-        health::Checker::Settings{*route.health_check_interval, route.health_check_timeout,
-                                  route.health_check_expect},
-        board, health);
-    checker->start();
-  }
-
-  const std::string where =
-      route.listen_address ? net::format(bound) : "*:" + std::to_string(bound.port());
+  const std::string where = routes.describeListeners();
   auto serve = [&] {
     if (lifecycle.serve()) {
       spdlog::info("listening on {} ({} worker{})", where, count, count == 1 ? "" : "s");
@@ -271,20 +302,17 @@ int runServer(const config::Config& config) {
   asio::steady_timer first_answer(main_io, kFirstAnswerWait);
   first_answer.async_wait([&](std::error_code ec) {
     if (ec || lifecycle.serving()) return;
-    spdlog::warn("discovery: no answer yet for {}; serving anyway", route.target);
+    spdlog::warn("discovery: no answer yet; serving anyway");
     serve();
   });
-  discovery->start([&] {
-    asio::post(main_io, [&] {
-      first_answer.cancel();
-      serve();
-    });
+  routes.start([&] {
+    first_answer.cancel();
+    serve();
   });
 
   main_io.run();  // until every worker drained, or a signal before serving
-  if (checker) checker->stop();
+  routes.stop();
   lifecycle.join();
-  discovery->stop();
   spdlog::info("stopped");
   return 0;
 }

@@ -5,35 +5,51 @@
 #include "proxy/session.h"
 
 namespace edge::app {
-Worker::Worker(const config::Config& config, const discovery::TargetBoard& board,
-               health::HealthTable& health, log::AccessLog::Shard& access_log,
-               proxy::ConnectionLimits& limits, asio::ip::tcp::acceptor acceptor)
-    : acceptor_(
-          io_, std::move(acceptor),
-          [this](net::Socket socket, const net::Endpoint& peer) {
-            accepted(std::move(socket), peer);
-          },
-          [this](net::Socket socket, const net::Endpoint& peer) {
-            refuse(socket, peer, "out of descriptors");
-          }),
-      ctx_(io_, config, board, health, access_log, limits) {
-  if (ctx_.route.idle_timeout) idle_sweep_.emplace(ctx_, *ctx_.route.idle_timeout);
+
+Worker::Worker(size_t pipe_size, log::AccessLog::Shard& access_log, proxy::ConnectionLimits& limits)
+    : ctx_(io_, pipe_size, access_log, limits) {}
+
+void Worker::setRoute(std::shared_ptr<const proxy::SharedRoute> route) {
+  auto& slot = routes_[route->settings.name];
+  if (!slot) slot = std::make_unique<Route>();
+  if (route->settings.idle_timeout) idle_sweep_.cover(*route->settings.idle_timeout);
+  slot->context = std::make_shared<proxy::RouteContext>(io_, std::move(route));
 }
 
-void Worker::accepted(net::Socket socket, const net::Endpoint& peer) {
+void Worker::addListener(const std::string& name, std::string key,
+                         asio::ip::tcp::acceptor listener) {
+  auto it = routes_.find(name);
+  if (it == routes_.end() || ctx_.draining) return;  // the listener closes with its acceptor
+  Route& route = *it->second;
+  auto acceptor = std::make_unique<proxy::Acceptor>(
+      io_, std::move(listener),
+      [this, &route](net::Socket socket, const net::Endpoint& peer) {
+        accepted(route, std::move(socket), peer);
+      },
+      [this, &route](net::Socket socket, const net::Endpoint& peer) {
+        refuse(route.context->settings.name, socket, peer, "out of descriptors");
+      });
+  if (started_) acceptor->start();
+  route.listeners.push_back({std::move(key), std::move(acceptor)});
+}
+
+void Worker::accepted(Route& route, net::Socket socket, const net::Endpoint& peer) {
   switch (ctx_.limits.admit(peer)) {
     case proxy::ConnectionLimits::Verdict::Admitted:
-      return proxy::Session::start(ctx_, std::move(socket), peer);
+      return proxy::Session::start(ctx_, route.context, std::move(socket), peer);
     case proxy::ConnectionLimits::Verdict::TotalLimit:
-      return refuse(socket, peer, "--max-connections reached");
+      return refuse(route.context->settings.name, socket, peer, "--max-connections reached");
     case proxy::ConnectionLimits::Verdict::SourceLimit:
-      return refuse(socket, peer, "--max-connections-per-source reached");
+      return refuse(route.context->settings.name, socket, peer,
+                    "--max-connections-per-source reached");
   }
 }
 
-void Worker::refuse(net::Socket& socket, const net::Endpoint& peer, std::string_view why) {
+void Worker::refuse(std::string_view route, net::Socket& socket, const net::Endpoint& peer,
+                    std::string_view why) {
   log::AccessRecord record;
   record.end = std::chrono::system_clock::now();
+  record.route = route;
   record.client = peer;
   record.reason = proxy::CloseReason::Limit;
   record.error = why;
@@ -46,28 +62,74 @@ void Worker::start() {
   ctx_.on_session_closed = [this] {
     if (ctx_.draining && ctx_.sessions.size() == 0) drained();
   };
-  acceptor_.start();
-  if (idle_sweep_) idle_sweep_->start();
+  started_ = true;
+  for (auto& [name, route] : routes_) {
+    for (auto& listening : route->listeners) listening.acceptor->start();
+  }
+}
+
+void Worker::retire(Listening& listening) {
+  listening.acceptor->retire();
+  retired_.push_back(std::move(listening.acceptor));
+}
+
+void Worker::retireListener(const std::string& name, const std::string& key) {
+  auto it = routes_.find(name);
+  if (it == routes_.end()) return;
+  auto& listeners = it->second->listeners;
+  for (auto& listening : listeners) {
+    if (listening.key == key) retire(listening);
+  }
+  std::erase_if(listeners, [](const Listening& l) { return !l.acceptor; });
+}
+
+size_t Worker::removeRoute(const std::string& name) {
+  auto it = routes_.find(name);
+  if (it == routes_.end()) return 0;
+  for (auto& listening : it->second->listeners) retire(listening);
+  const auto* context = it->second->context.get();
+  routes_.erase(it);
+  size_t open = 0;
+  ctx_.sessions.forEach([&](proxy::Session& s) { open += s.route() == context ? 1 : 0; });
+  return open;
+}
+
+void Worker::stopAccepting() {
+  for (auto& [name, route] : routes_) {
+    for (auto& listening : route->listeners) {
+      listening.acceptor->close();
+      retired_.push_back(std::move(listening.acceptor));
+    }
+    route->listeners.clear();
+  }
 }
 
 void Worker::drained() {
   drain_timer_.cancel();
   // Nothing may keep the event loop running now: no sweep, no connect deadline.
-  if (idle_sweep_) idle_sweep_->stop();
-  ctx_.deadlines.stop();
+  idle_sweep_.stop();
+  for (auto& [name, route] : routes_) route->context->deadlines.stop();
   const size_t cut = std::min(cut_, open_at_drain_);
   if (auto done = std::exchange(on_drained_, nullptr)) done({open_at_drain_ - cut, cut});
 }
 
-void Worker::drain(std::function<void(DrainCount)> on_drained) {
+void Worker::drain(std::optional<std::chrono::milliseconds> timeout, bool retire_queued,
+                   std::function<void(DrainCount)> on_drained) {
   if (ctx_.draining) return;
   ctx_.draining = true;
   on_drained_ = std::move(on_drained);
-  acceptor_.close();
+  if (retire_queued) {
+    for (auto& [name, route] : routes_) {
+      for (auto& listening : route->listeners) retire(listening);
+      route->listeners.clear();
+    }
+  } else {
+    stopAccepting();
+  }
   open_at_drain_ = ctx_.sessions.size();
   if (open_at_drain_ == 0) return drained();
-  if (!ctx_.config.drain_timeout) return;  // off: wait for ever (or a second signal)
-  drain_timer_.expires_after(*ctx_.config.drain_timeout);
+  if (!timeout) return;  // off: wait for ever (or a second signal)
+  drain_timer_.expires_after(*timeout);
   drain_timer_.async_wait([this](std::error_code ec) {
     if (!ec) closeAll();
   });

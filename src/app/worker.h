@@ -1,56 +1,94 @@
 #pragma once
-// One event loop: accepts on its listening socket and runs every session it accepted, to the
-// end, on its own thread. Owns its io_context, acceptor and sessions; shares the health table.
+// One event loop: accepts on its listening sockets (one per route, more during a listen change or
+// after an upgrade handed it several) and runs every session it accepted, to the end, on its own
+// thread. Owns its io_context, acceptors and sessions; routes' shared parts come from the main
+// thread (app/server.cpp), which changes them only through the calls below, posted to this
+// worker's thread: the data path never waits for a reload.
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 #include <functional>
+#include <map>
+#include <memory>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "proxy/acceptor.h"
 #include "proxy/idle_sweep.h"
+#include "proxy/route_context.h"
 #include "proxy/worker_context.h"
 
 namespace edge::app {
 
 class Worker {
  public:
-  Worker(const config::Config& config, const discovery::TargetBoard& board,
-         health::HealthTable& health, log::AccessLog::Shard& access_log,
-         proxy::ConnectionLimits& limits, asio::ip::tcp::acceptor acceptor);
+  Worker(size_t pipe_size, log::AccessLog::Shard& access_log, proxy::ConnectionLimits& limits);
 
   asio::io_context& io() { return io_; }
   // Capacity of the pipes this worker splices through (0: copies only).
   size_t pipeSize() const { return ctx_.pipes.pipeSize(); }
-  // Starts accepting; run io() to serve.
+  // Starts accepting on the listeners added so far; run io() to serve.
   void start();
+
+  // The rest: the worker's thread once it runs (before, the main thread).
+  // New connections of the route named route->settings.name get `route` from now on; open ones
+  // keep theirs.
+  void setRoute(std::shared_ptr<const proxy::SharedRoute> route);
+  // Accepts on `listener` for the route `name` (setRoute first). `key` names it for retire().
+  void addListener(const std::string& name, std::string key, asio::ip::tcp::acceptor listener);
+  // Serves what is queued on the route's listeners named `key`, then closes them.
+  void retireListener(const std::string& name, const std::string& key);
+  // Retires the route's listeners and forgets the route; its open connections run on.
+  // Returns how many are open.
+  size_t removeRoute(const std::string& name);
+  // Closes every listener without retiring it (another process holds the same sockets: it
+  // serves what is queued).
+  void stopAccepting();
+
   // How a drain went: connections open when it began that ended by themselves, and those
   // closed by the drain timeout or a second signal.
   struct DrainCount {
     size_t ended = 0;
     size_t cut = 0;
   };
-  // Stops accepting; open connections get `drain_timeout` (nullopt: for ever) to finish, then
-  // are closed. `on_drained` runs once the last connection ended. Worker thread only.
-  void drain(std::function<void(DrainCount)> on_drained);
-  // Closes every open connection now. Worker thread only.
+  // Stops accepting; open connections get `timeout` (nullopt: for ever) to finish, then are
+  // closed. `on_drained` runs once the last connection ended. `retire`: serve what is queued
+  // first (false after an upgrade handed the listeners over).
+  void drain(std::optional<std::chrono::milliseconds> timeout, bool retire,
+             std::function<void(DrainCount)> on_drained);
+  // Closes every open connection now.
   void closeAll();
 
  private:
-  void accepted(net::Socket socket, const net::Endpoint& peer);
+  struct Listening {
+    std::string key;
+    std::unique_ptr<proxy::Acceptor> acceptor;
+  };
+  struct Route {
+    std::shared_ptr<proxy::RouteContext> context;  // for new connections
+    std::vector<Listening> listeners;
+  };
+
+  void accepted(Route& route, net::Socket socket, const net::Endpoint& peer);
   // Closes a client at once, with close=limit and `why` in the access log.
-  void refuse(net::Socket& socket, const net::Endpoint& peer, std::string_view why);
+  void refuse(std::string_view route, net::Socket& socket, const net::Endpoint& peer,
+              std::string_view why);
+  void retire(Listening& listening);
   void drained();
 
   asio::io_context io_{1};
-  proxy::Acceptor acceptor_;
   proxy::WorkerContext ctx_;
-  std::optional<proxy::IdleSweep> idle_sweep_;  // only with --idle-timeout
+  std::map<std::string, std::unique_ptr<Route>, std::less<>> routes_;  // stable addresses
+  // Closed acceptors, kept until the worker goes: a cancelled accept may still complete.
+  std::vector<std::unique_ptr<proxy::Acceptor>> retired_;
+  proxy::IdleSweep idle_sweep_{ctx_};
   asio::steady_timer drain_timer_{io_};
   std::function<void(DrainCount)> on_drained_;
   size_t open_at_drain_ = 0;
   size_t cut_ = 0;
+  bool started_ = false;
   bool closed_all_ = false;
 };
 

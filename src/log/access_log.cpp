@@ -18,14 +18,15 @@ void appendAccess(std::string& out, const AccessRecord& r) {
   const std::time_t secs = std::chrono::system_clock::to_time_t(r.end);
   std::tm utc{};
   gmtime_r(&secs, &utc);
-  fmt::format_to(
-      std::back_inserter(out),
-      "ts={:%Y-%m-%dT%H:%M:%S}.{:03}Z client={} target={} target_name={} bytes_to_target={} "
-      "bytes_to_client={} duration_ms={} close={} attempts={}",
-      utc, ms.count() % 1000, net::formatInto(r.client, client),
-      r.target ? net::formatInto(*r.target, target) : std::string_view("-"),
-      r.target_name.empty() ? "-" : r.target_name, r.bytes_to_target, r.bytes_to_client,
-      r.duration.count() / 1000, proxy::toString(r.reason), r.attempts);
+  fmt::format_to(std::back_inserter(out),
+                 "ts={:%Y-%m-%dT%H:%M:%S}.{:03}Z route={} client={} target={} target_name={} "
+                 "bytes_to_target={} "
+                 "bytes_to_client={} duration_ms={} close={} attempts={}",
+                 utc, ms.count() % 1000, r.route.empty() ? "-" : r.route,
+                 net::formatInto(r.client, client),
+                 r.target ? net::formatInto(*r.target, target) : std::string_view("-"),
+                 r.target_name.empty() ? "-" : r.target_name, r.bytes_to_target, r.bytes_to_client,
+                 r.duration.count() / 1000, proxy::toString(r.reason), r.attempts);
   if (!r.error.empty()) {
     out += " error=\"";
     for (char c : r.error) {  // logfmt quoting: escape quote and backslash, drop control bytes

@@ -39,9 +39,10 @@ struct AccessRecord {
   proxy::CloseReason reason = proxy::CloseReason::None;
   int attempts = 0;
   std::string_view error;  // detail for connect_failed etc.; empty: none
+  std::string_view route;  // the route's name (shown after ts); empty: "-"
 };
 
-// ts=... client=... target=... target_name=... bytes_to_target=N bytes_to_client=N
+// ts=... route=NAME client=... target=... target_name=... bytes_to_target=N bytes_to_client=N
 // duration_ms=N close=REASON attempts=N [error="..."]
 std::string formatAccess(const AccessRecord& record);
 

@@ -53,6 +53,10 @@ std::shared_ptr<spdlog::sinks::sink> makeStderrSink(int fd) {
   return std::make_shared<StderrSink>(fd);
 }
 
+void setLevel(const std::string& level) {
+  spdlog::set_level(spdlog::level::from_str(level));
+}
+
 void setupLogging(const std::string& level) {
   auto logger = std::make_shared<spdlog::logger>("edge", makeStderrSink());
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);

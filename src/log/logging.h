@@ -9,6 +9,8 @@
 namespace edge::log {
 
 void setupLogging(const std::string& level);
+// A reload changed --log-level.
+void setLevel(const std::string& level);
 
 // The sink behind it, writing to `fd`. A blocked stderr (a pipe nobody reads) never blocks the
 // thread that logs for long: a line waits at most 100 ms for room, and while stderr stays

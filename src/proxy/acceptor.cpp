@@ -52,6 +52,22 @@ void Acceptor::close() {
   std::error_code ignored;
   pause_.cancel();
   listener_.close(ignored);  // a pending accept completes with operation_aborted
+  if (reserve_fd_ >= 0) ::close(std::exchange(reserve_fd_, -1));  // no listener, no refusals
+}
+
+void Acceptor::retire() {
+  while (listener_.is_open()) {
+    socklen_t length = static_cast<socklen_t>(peer_.capacity());
+    const int fd =
+        ::accept4(listener_.native_handle(), peer_.data(), &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      break;  // the queue is empty (or descriptors ran out: nothing more can be served)
+    }
+    peer_.resize(length);
+    hand(on_accept_, fd);
+  }
+  close();
 }
 
 net::ReactorOp::Attempt Acceptor::attempt(net::ReactorOp&) {

@@ -33,6 +33,9 @@ class Acceptor final : net::ReactorOp::Callbacks {
   void start();
   // Stops accepting; connections already accepted are not affected.
   void close();
+  // Hands every connection already in the queue to on_accept, then close(): a listener that is
+  // retired (route removed, listen address changed) refuses and resets nobody who got through.
+  void retire();
 
  private:
   Attempt attempt(net::ReactorOp& op) override;

@@ -7,18 +7,20 @@
 
 namespace edge::proxy {
 
-IdleSweep::IdleSweep(WorkerContext& ctx, Clock::duration timeout)
-    : ctx_(ctx), timer_(ctx.io), timeout_(timeout), tick_(tickFor(timeout)) {}
+IdleSweep::IdleSweep(WorkerContext& ctx) : ctx_(ctx), timer_(ctx.io) {}
+
+void IdleSweep::cover(Clock::duration timeout) {
+  const auto tick = tickFor(timeout);
+  if (running_ && tick >= tick_) return;
+  tick_ = std::min(tick_, tick);
+  running_ = true;
+  timer_.cancel();  // re-armed below at the shorter tick; the old handler sees the cancel
+  arm();
+}
 
 IdleSweep::Clock::duration IdleSweep::tickFor(Clock::duration timeout) {
   using namespace std::chrono_literals;
   return std::clamp<Clock::duration>(timeout / 8, 1ms, 1s);
-}
-
-void IdleSweep::start() {
-  if (running_) return;
-  running_ = true;
-  arm();
 }
 
 void IdleSweep::stop() {
@@ -29,7 +31,7 @@ void IdleSweep::stop() {
 void IdleSweep::arm() {
   timer_.expires_after(tick_);
   timer_.async_wait([this](std::error_code ec) {
-    if (ec || !running_) return;  // stopped, or the timer (and this) are going away
+    if (ec || !running_) return;  // stopped, re-armed, or the timer (and this) are going away
     sweep();
     arm();
   });
@@ -38,7 +40,7 @@ void IdleSweep::arm() {
 void IdleSweep::sweep() {
   const auto now = Clock::now();
   // Closing only starts the end of a session (its pumps complete later): the list stays intact.
-  ctx_.sessions.forEach([&](Session& session) { session.sweepIdle(now, timeout_); });
+  ctx_.sessions.forEach([&](Session& session) { session.sweepIdle(now); });
 }
 
 }  // namespace edge::proxy

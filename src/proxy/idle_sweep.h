@@ -1,7 +1,8 @@
 #pragma once
 // --idle-timeout for every connection of one worker, with one timer instead of one per
-// connection: every tick (an eighth of the timeout, at most 1 s) it looks at each session once
-// and closes those that moved no byte for the whole timeout. A sweep learns that bytes moved
+// connection: every tick (an eighth of the shortest timeout of any route it has covered, at most
+// 1 s) it looks at each session once and closes those that moved no byte for their route's
+// whole timeout. A sweep learns that bytes moved
 // (from the pumps' counts) only at the tick after, so a quiet connection is closed between the
 // timeout and the timeout plus two ticks after its last byte: never early, at most a quarter
 // of the timeout (2 s) late.
@@ -18,14 +19,15 @@ class IdleSweep {
  public:
   using Clock = std::chrono::steady_clock;
 
-  IdleSweep(WorkerContext& ctx, Clock::duration timeout);
+  explicit IdleSweep(WorkerContext& ctx);
   IdleSweep(const IdleSweep&) = delete;
   IdleSweep& operator=(const IdleSweep&) = delete;
 
   // How often a timeout is checked: an eighth of it, from 1 ms to 1 s.
   static Clock::duration tickFor(Clock::duration timeout);
 
-  void start();
+  // Sweeps from now on often enough for `timeout` (starts the sweep, or shortens its tick).
+  void cover(Clock::duration timeout);
   // Stops ticking (the worker's event loop can then run out of work).
   void stop();
 
@@ -38,8 +40,7 @@ class IdleSweep {
 
   WorkerContext& ctx_;
   Timer timer_;
-  Clock::duration timeout_;
-  Clock::duration tick_;
+  Clock::duration tick_ = Clock::duration::max();
   bool running_ = false;
 };
 

@@ -38,9 +38,10 @@ bool connectPending(int e) {
 
 }  // namespace
 
-void Session::start(WorkerContext& ctx, net::Socket client, net::Endpoint client_endpoint) {
-  auto* session = new Session(ctx, std::move(client), client_endpoint);
-  session->snapshot_ = ctx.board.load();
+void Session::start(WorkerContext& ctx, std::shared_ptr<RouteContext> route, net::Socket client,
+                    net::Endpoint client_endpoint) {
+  auto* session = new Session(ctx, std::move(route), std::move(client), client_endpoint);
+  session->snapshot_ = session->route_->board.load();
   if (session->snapshot_->empty()) {
     session->reason_ = CloseReason::NoTargets;
     return session->end();
@@ -48,8 +49,10 @@ void Session::start(WorkerContext& ctx, net::Socket client, net::Endpoint client
   session->connectNext();
 }
 
-Session::Session(WorkerContext& ctx, net::Socket client, net::Endpoint client_endpoint)
+Session::Session(WorkerContext& ctx, std::shared_ptr<RouteContext> route, net::Socket client,
+                 net::Endpoint client_endpoint)
     : ctx_(ctx),
+      route_(std::move(route)),
       client_(std::move(client)),
       target_(ctx.io),
       up_(ctx.pump_pools, client_, target_, Side::Client, *this),
@@ -64,7 +67,7 @@ Session::Session(WorkerContext& ctx, net::Socket client, net::Endpoint client_en
 
 Session::~Session() {
   ctx_.limits.release(client_endpoint_);
-  ctx_.deadlines.remove(*this);
+  route_->deadlines.remove(*this);
   ctx_.sessions.remove(this);
   if (ctx_.on_session_closed) ctx_.on_session_closed();
 }
@@ -73,10 +76,10 @@ void Session::connectNext() {
   const auto& targets = snapshot_->targets;
   int lost_probes = 0;  // picks whose probe another connection claimed first
   // At most 1 + retries attempts, each to a target this connection has not tried yet.
-  while (!aborted_ && attempts_ <= ctx_.route.connect_retries) {
+  while (!aborted_ && attempts_ <= route_->settings.connect_retries) {
     const auto now = Clock::now();
     auto untried = [&](const net::Endpoint& ep) { return !alreadyFailed(ep); };
-    const auto health = ctx_.health.view();  // one atomic load while nothing is ejected
+    const auto health = route_->health.view();  // one atomic load while nothing is ejected
     std::optional<balance::Pick> pick;
     if (lost_probes < kMaxLostProbes) {
       pick = balance::pickTarget(
@@ -89,7 +92,7 @@ void Session::connectNext() {
     }
     if (!pick) {  // every untried target is ejected: trying one beats refusing the client
       pick = balance::pickTarget(targets, untried, ctx_.rng);
-      if (pick) ctx_.health_table.failingOpen();
+      if (pick) route_->health_table.failingOpen();
     }
     if (!pick) break;
     target_endpoint_ = pick->endpoint;
@@ -136,8 +139,8 @@ bool Session::openTarget(const net::Endpoint& endpoint, std::error_code& ec) {
   // Set before connecting, so the socket is ready for data the moment it connects.
   net::setNoDelay(fd);
   net::setReadQueueHint(fd);
-  net::setKeepAlive(fd, ctx_.route.keepalive);
-  net::setUserTimeout(fd, ctx_.route.user_timeout);  // dead peers: proxy/close_reason.h
+  net::setKeepAlive(fd, route_->settings.keepalive);
+  net::setUserTimeout(fd, route_->settings.user_timeout);  // dead peers: proxy/close_reason.h
   net::setUrgentInline(fd);  // urgent bytes stay in the stream (proxy/pump.h)
   return true;
 }
@@ -153,7 +156,7 @@ Session::ConnectStep Session::connectTo(const net::Endpoint& endpoint, std::erro
     ec = net::systemError(e);
     return ConnectStep::Failed;
   }
-  ctx_.deadlines.add(*this);
+  route_->deadlines.add(*this);
   connect_op_.start(ctx_.pump_pools.reactor, target_, net::ReactorOp::Kind::Write,
                     /*speculative=*/false);  // just asked: wait until the socket is writable
   return ConnectStep::Waiting;
@@ -165,7 +168,7 @@ net::ReactorOp::Attempt Session::attempt(net::ReactorOp&) {
 }
 
 void Session::complete(net::ReactorOp&, const std::error_code& ec) {
-  ctx_.deadlines.remove(*this);
+  route_->deadlines.remove(*this);
   if (!ec && connect_errno_ == 0) return connected(/*waited=*/true);
   std::error_code failure = ec ? ec : net::systemError(connect_errno_);
   if (aborted_) {  // closed (shutdown) while connecting
@@ -187,7 +190,7 @@ void Session::attemptFailed(const std::error_code& ec) {
   error_ = timed_out_ ? "connect timeout" : ec.message();
   timed_out_ = false;
   const auto& endpoint = *target_endpoint_;
-  ctx_.health_table.connectFailed(endpoint, target_name_, error_, Clock::now());
+  route_->health_table.connectFailed(endpoint, target_name_, error_, Clock::now());
   spdlog::debug("connect to {} ({}) failed: {}", net::format(endpoint), target_name_, error_);
   skipTarget(endpoint);
   std::error_code ignored;
@@ -204,7 +207,7 @@ bool Session::alreadyFailed(const net::Endpoint& endpoint) const {
 }
 
 void Session::connected(bool waited) {
-  ctx_.health.connectSucceeded(*target_endpoint_, target_name_);
+  route_->health.connectSucceeded(*target_endpoint_, target_name_);
   failed_.reset();
   if (aborted_) return end();  // closed (shutdown) as the connect completed
   // Not waited: the target socket was opened within this handler, so epoll has not polled it
@@ -214,18 +217,19 @@ void Session::connected(bool waited) {
 
 void Session::forward(bool target_unread) {
   // The time spent connecting is not idleness (no clock read without an idle timeout).
-  if (ctx_.route.idle_timeout) quiet_since_ = Clock::now();
+  if (route_->settings.idle_timeout) quiet_since_ = Clock::now();
   up_.start();
   down_.start(target_unread);
 }
 
-void Session::sweepIdle(Clock::time_point now, Clock::duration timeout) {
-  if (aborted_ || !(up_.running() || down_.running())) return;
+void Session::sweepIdle(Clock::time_point now) {
+  const auto& timeout = route_->settings.idle_timeout;
+  if (!timeout || aborted_ || !(up_.running() || down_.running())) return;
   const uint64_t moved = up_.end().bytes + down_.end().bytes;
   if (moved != bytes_seen_) {  // bytes moved since the last sweep: quiet from now on at most
     bytes_seen_ = moved;
     quiet_since_ = now;
-  } else if (now - quiet_since_ >= timeout) {
+  } else if (now - quiet_since_ >= *timeout) {
     abort(CloseReason::IdleTimeout, /*send_reset=*/false);  // the pumps end; then end()
   }
 }
@@ -257,6 +261,7 @@ void Session::end() {
   const auto now = Clock::now();
   log::AccessRecord record;
   record.end = std::chrono::system_clock::now();
+  record.route = route_->settings.name;
   record.client = client_endpoint_;
   record.target = target_endpoint_;
   record.target_name = target_name_;

@@ -17,6 +17,7 @@
 #include "proxy/connect_deadlines.h"
 #include "proxy/intrusive_list.h"
 #include "proxy/pump.h"
+#include "proxy/route_context.h"
 #include "proxy/worker_context.h"
 
 namespace edge::proxy {
@@ -24,17 +25,20 @@ namespace edge::proxy {
 class Session final : PumpOwner, net::ReactorOp::Callbacks, ConnectDeadlines::Waiter {
  public:
   // Starts serving `client`; the session frees itself at the end.
-  static void start(WorkerContext& ctx, net::Socket client, net::Endpoint client_endpoint);
+  static void start(WorkerContext& ctx, std::shared_ptr<RouteContext> route, net::Socket client,
+                    net::Endpoint client_endpoint);
 
   // Ends the connection now (shutdown, idle timeout, a reset on the other side).
   // `send_reset`: close with RST so the peer learns the stream did not end cleanly.
   void abort(CloseReason reason, bool send_reset);
-  // --idle-timeout (proxy/idle_sweep.h), called every sweep: ends the connection if it is
-  // forwarding and no byte moved either way in the `timeout` up to `now`. The pumps' byte
-  // counts tell whether bytes moved since the last sweep, so forwarding reads no clock.
-  // The connect phase has its own timeout.
-  void sweepIdle(std::chrono::steady_clock::time_point now,
-                 std::chrono::steady_clock::duration timeout);
+  // --idle-timeout (proxy/idle_sweep.h), called every sweep: ends the connection if its route
+  // has an idle timeout, it is forwarding and no byte moved either way in the timeout up to `now`.
+  // The pumps' byte counts tell whether bytes moved since the last sweep, so forwarding reads no
+  // clock. The connect phase has its own timeout.
+  void sweepIdle(std::chrono::steady_clock::time_point now);
+
+  // The route (and its settings) this connection runs with.
+  const RouteContext* route() const { return route_.get(); }
 
   IntrusiveHook<Session> hook;  // in the worker's list of live sessions
 
@@ -42,7 +46,8 @@ class Session final : PumpOwner, net::ReactorOp::Callbacks, ConnectDeadlines::Wa
   using Clock = std::chrono::steady_clock;
   enum class ConnectStep : uint8_t { Connected, Waiting, Failed };
 
-  Session(WorkerContext& ctx, net::Socket client, net::Endpoint client_endpoint);
+  Session(WorkerContext& ctx, std::shared_ptr<RouteContext> route, net::Socket client,
+          net::Endpoint client_endpoint);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -67,6 +72,7 @@ class Session final : PumpOwner, net::ReactorOp::Callbacks, ConnectDeadlines::Wa
   void end();  // writes the access-log line, then frees the session
 
   WorkerContext& ctx_;
+  std::shared_ptr<RouteContext> route_;  // the settings it started with, to the end
   net::Socket client_;
   net::Socket target_;
   Pump up_;                    // client → target

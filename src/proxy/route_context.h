@@ -1,0 +1,56 @@
+#pragma once
+// One route as the data path sees it.
+//
+// SharedRoute: one route of one configuration generation, shared by every worker and immutable
+// (its board, health table and connection counts are thread-safe). A reload that changes the
+// route makes a new SharedRoute; the board (and the health table, unless its settings changed)
+// carry over, so a reload starts with the targets and health state it had (no lookup gap).
+//
+// RouteContext: one worker's view of a SharedRoute, with what belongs to that worker alone (its
+// health reader, balancer and connect deadlines). Each session holds its RouteContext until it
+// ends: a reload or a removed route never changes a connection that is already open.
+
+#include <asio/io_context.hpp>
+#include <memory>
+
+#include "balance/policy.h"
+#include "config/config.h"
+#include "discovery/target_board.h"
+#include "health/health_table.h"
+#include "proxy/connect_deadlines.h"
+
+namespace edge::proxy {
+
+struct SharedRoute {
+  config::Route settings;
+  // board before health: the health table looks endpoints up in the board until it goes.
+  std::shared_ptr<discovery::TargetBoard> board;
+  std::shared_ptr<health::HealthTable> health;
+};
+
+class RouteContext {
+ public:
+  RouteContext(asio::io_context& io, std::shared_ptr<const SharedRoute> shared)
+      : shared_(std::move(shared)),
+        settings(shared_->settings),
+        board(*shared_->board),
+        health_table(*shared_->health),
+        health(*shared_->health),
+        deadlines(io, shared_->settings.connect_timeout) {}
+  RouteContext(const RouteContext&) = delete;
+  RouteContext& operator=(const RouteContext&) = delete;
+
+  const SharedRoute& shared() const { return *shared_; }
+
+ private:
+  std::shared_ptr<const SharedRoute> shared_;  // first: the references below point into it
+
+ public:
+  const config::Route& settings;
+  const discovery::TargetBoard& board;
+  health::HealthTable& health_table;   // the route's, shared with every worker: writes
+  health::HealthTable::Reader health;  // this worker's lock-free reads of it
+  ConnectDeadlines deadlines;          // this worker's connects on this route
+};
+
+}  // namespace edge::proxy

@@ -344,13 +344,13 @@ std::string Routes::describeListeners() const {
   std::string out;
   for (const auto& [name, r] : routes_) {
     std::string where = r.key;
-    if (!r.bound.empty() && r.key.starts_with("*:")) {
-      where = "*:" + std::to_string(r.bound.front().port());  // port 0: the kernel's choice
-    } else if (!r.bound.empty()) {
-      where = net::format(r.bound.front());
+    if (!r.bound.empty()) {  // port 0 (tests): the kernel's choice
+      where = r.key.starts_with("*:") ? "*:" + std::to_string(r.bound.front().port())
+                                      : net::format(r.bound.front());
     }
-    out += (out.empty() ? "" : ", ") +
-           (routes_.size() == 1 && name == "default" ? where : name + " " + where);
+    // "127.0.0.1:22" for the one route of flags and env vars; "ADDR (NAME), ..." for a file's.
+    const bool only_default = routes_.size() == 1 && name == "default";
+    out += (out.empty() ? "" : ", ") + where + (only_default ? "" : " (" + name + ")");
   }
   return out;
 }

@@ -57,7 +57,8 @@ class Routes {
   void closeListenerCopies();
   size_t listenerCount() const;
   const config::Config& config() const { return config_; }
-  // Where the first route listens, as the start-up line shows it.
+  // Where the routes listen, for the start-up line: "ADDR" (one default route) or
+  // "ADDR (NAME), ...".
   std::string describeListeners() const;
 
  private:

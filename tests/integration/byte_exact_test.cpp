@@ -2,11 +2,9 @@
 // checked by size and FNV-1a 64 hash computed independently at both ends.
 #include <gtest/gtest.h>
 
-#include <thread>
-#include <vector>
-
 #include "byte_stream.h"
 #include "edge_fixture.h"
+#include "transfer.h"
 
 namespace edge::test {
 namespace {
@@ -17,29 +15,6 @@ constexpr std::uint64_t kBytes = 256ULL << 20;  // each way
 constexpr std::uint64_t kUploadSeed = 0x5eed0001;
 constexpr std::uint64_t kDownloadSeed = 0x5eed0002;
 constexpr std::chrono::seconds kBudget{60};
-
-struct Upload {
-  std::uint64_t bytes = 0;
-  std::uint64_t hash = Fnv1a64::kOffset;
-  IoResult end = IoResult::ok;
-};
-
-Upload upload(int fd, const Until& until) {
-  ByteStream stream(kUploadSeed);
-  Fnv1a64 hasher;
-  std::vector<std::uint8_t> chunk(1 << 16);
-  Upload result;
-  while (result.bytes < kBytes && result.end == IoResult::ok) {
-    const auto n =
-        static_cast<std::size_t>(std::min<std::uint64_t>(kBytes - result.bytes, chunk.size()));
-    stream.fill({chunk.data(), n});
-    hasher.update({chunk.data(), n});
-    result.end = send_all(fd, chunk.data(), n, until);
-    if (result.end == IoResult::ok) result.bytes += n;
-  }
-  result.hash = hasher.hash();
-  return result;
-}
 
 TEST_F(ByteExact, QuarterGibibyteEachWayAtOnce) {
   Backend& backend = add_backend({.id = "bulk",
@@ -56,35 +31,22 @@ TEST_F(ByteExact, QuarterGibibyteEachWayAtOnce) {
   auto client = TcpClient::connect("127.0.0.1", edge().port(), kIoTimeout);
   ASSERT_TRUE(client);
 
-  Upload sent;
-  std::thread writer([&] {
-    sent = upload(client->fd(), until);
-    if (sent.end == IoResult::ok) client->shutdown_write();
-  });
-  Fnv1a64 received;
-  std::vector<std::uint8_t> buffer(1 << 16);
-  IoResult read_end = IoResult::ok;
-  while (read_end == IoResult::ok) {
-    std::size_t got = 0;
-    read_end = recv_some(client->fd(), buffer.data(), buffer.size(), got, until);
-    if (read_end == IoResult::ok) received.update({buffer.data(), got});
-  }
-  writer.join();
+  const auto result = run_transfer(client->fd(), kBytes, kUploadSeed, until);
   const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started);
   std::cout << "2 x 256 MiB through edge-connector in " << seconds.count() << " s\n";
 
-  EXPECT_EQ(sent.end, IoResult::ok) << to_string(sent.end);
-  EXPECT_EQ(read_end, IoResult::eof) << to_string(read_end);
+  EXPECT_EQ(result.send_end, IoResult::ok) << to_string(result.send_end);
+  EXPECT_EQ(result.receive_end, IoResult::eof) << to_string(result.receive_end);
   ASSERT_TRUE(backend.wait_reports(1, 10s));
   const ConnectionReport report = backend.reports().front();
   // Upload: what the client hashed while sending == what the backend hashed on receipt.
   EXPECT_EQ(report.bytes_received, kBytes);
-  EXPECT_EQ(report.hash_received, sent.hash);
+  EXPECT_EQ(report.hash_received, result.sent_hash);
   EXPECT_EQ(report.receive_end, IoResult::eof);
   // Download: what the backend hashed while sending == what the client hashed on receipt.
   EXPECT_EQ(report.bytes_sent, kBytes);
-  EXPECT_EQ(received.size(), kBytes);
-  EXPECT_EQ(received.hash(), report.hash_sent);
+  EXPECT_EQ(result.received, kBytes);
+  EXPECT_EQ(result.received_hash, report.hash_sent);
 
   ASSERT_TRUE(edge().wait_access_log(1, 5s));
   const auto record = edge().access_log().front();

@@ -1,0 +1,284 @@
+// Many routes from one --config file, and SIGHUP reloads that never touch a live connection: a
+// removed route's transfer completes byte-exact, an invalid file changes nothing, a new target
+// name switches without a connection finding no targets, a new listen address is bound before
+// the old one closes.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <thread>
+
+#include "edge_fixture.h"
+#include "free_port.h"
+#include "run_until.h"
+#include "transfer.h"
+
+namespace edge::test {
+namespace {
+
+constexpr const char* kOtherService = "_other._tcp.svc.test";
+
+class Reload : public EdgeFixture {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "edge-reload-test.XXXXXX";
+    ASSERT_NE(::mkdtemp(dir_.data()), nullptr);
+    path_ = dir_ + "/edge.toml";
+  }
+  void TearDown() override {
+    EdgeFixture::TearDown();
+    ::unlink(path_.c_str());
+    ::rmdir(dir_.c_str());
+  }
+
+  // The file: resolvers and a short refresh at the top, then `routes` (TOML text).
+  void write_config(const std::string& routes) {
+    std::ofstream out(path_, std::ios::trunc);
+    out << "dns_servers = [\"" << dns().address() << "\"]\nmin_refresh = \"100ms\"\n"
+        << "max_refresh = \"1s\"\nworkers = 2\n\n"
+        << routes;
+  }
+  static std::string route(const std::string& name, std::uint16_t port, const std::string& target,
+                           const std::string& extra = "") {
+    return "[[route]]\nname = \"" + name + "\"\nlisten = \"127.0.0.1:" + std::to_string(port) +
+           "\"\ntarget = \"" + target + "\"\n" + extra + "\n";
+  }
+  EdgeProcess& start_with_config(const std::string& routes) {
+    write_config(routes);
+    return start_edge_with({.args = {"--config", path_}, .default_listen = false});
+  }
+  // Rewrites the file, sends SIGHUP, waits for the reload's log line; returns it.
+  std::string reload(const std::string& routes) {
+    write_config(routes);
+    const size_t before = reload_lines().size();
+    EXPECT_EQ(::kill(edge().process().pid(), SIGHUP), 0);
+    std::string line;
+    EXPECT_TRUE(run_until(
+        [&] {
+          const auto lines = reload_lines();
+          if (lines.size() <= before) return false;
+          line = lines.back();
+          return true;
+        },
+        5s));
+    return line;
+  }
+  std::vector<std::string> reload_lines() {
+    std::vector<std::string> out;
+    for (const auto& l : edge().stderr_lines()) {
+      if (l.find("reload: ") != std::string::npos) out.push_back(l);
+    }
+    return out;
+  }
+  std::string greeting(std::uint16_t port) {
+    auto client = TcpClient::connect("127.0.0.1", port, kIoTimeout);
+    if (!client) return "<connect failed>";
+    return client->read_line(kIoTimeout).value_or("<no greeting>");
+  }
+
+  std::string dir_;
+  std::string path_;
+};
+
+bool has_line(const std::vector<std::string>& lines, const std::string& text) {
+  for (const auto& l : lines) {
+    if (l.find(text) != std::string::npos) return true;
+  }
+  return false;
+}
+
+TEST_F(Reload, TwoRoutesServeTwoServicesFoundBySrvAndByA) {
+  Backend& b1 = add_greet_echo("b1");
+  Backend& b2 = add_greet_echo("b2");
+  DnsRecords records;
+  add_srv(records, b1);
+  records.hosts.push_back({.name = host_name(b2), .address = b2.address()});
+  start_dns(records);
+  const auto p1 = free_port();
+  const auto p2 = free_port();
+  start_with_config(route("sftp", p1, kService) +
+                    route("ldaps", p2, host_name(b2),
+                          "type = \"a\"\ntarget_port = " + std::to_string(b2.port()) +
+                              "\nbalance = \"least-connections\""));
+
+  EXPECT_EQ(greeting(p1), "b1");
+  EXPECT_EQ(greeting(p2), "b2");
+  ASSERT_TRUE(edge().wait_access_log(2, kIoTimeout));
+  std::map<std::string, std::string> route_of_target;
+  for (const auto& r : edge().access_log()) route_of_target[r.get("target_name")] = r.get("route");
+  EXPECT_EQ(route_of_target[host_name(b1)], "sftp");
+  EXPECT_EQ(route_of_target[host_name(b2)], "ldaps");
+}
+
+TEST_F(Reload, AddsARouteAndRemovesOneWhileItsTransferCompletesByteExact) {
+  constexpr std::uint64_t kBytes = 256ULL << 20;
+  Backend& echo = add_greet_echo("b1");
+  Backend& bulk = add_backend({.id = "bulk",
+                               .mode = BackendMode::source_sink,
+                               .source_bytes = kBytes,
+                               .source_seed = 0x5eed0002});
+  DnsRecords records;
+  add_srv(records, echo);
+  records.srv.push_back({.name = kOtherService, .target = host_name(bulk), .port = bulk.port()});
+  records.hosts.push_back({.name = host_name(bulk), .address = bulk.address()});
+  start_dns(records);
+  const auto p_keep = free_port();
+  const auto p_gone = free_port();
+  const auto p_new = free_port();
+  start_with_config(route("keep", p_keep, kService) + route("gone", p_gone, kOtherService));
+
+  auto client = TcpClient::connect("127.0.0.1", p_gone, kIoTimeout);
+  ASSERT_TRUE(client);
+  TransferResult result;
+  std::thread transfer(
+      [&] { result = run_transfer(client->fd(), kBytes, 0x5eed0001, Until::in(60s)); });
+  // Reload while bytes flow: the transfer has started when the backend has been reached.
+  ASSERT_TRUE(run_until([&] { return bulk.accepted() == 1; }, kIoTimeout));
+  const auto line = reload(route("keep", p_keep, kService) + route("new", p_new, kService));
+  EXPECT_NE(line.find("reload: removed route gone, added route new"), std::string::npos) << line;
+
+  EXPECT_EQ(greeting(p_new), "b1");
+  EXPECT_EQ(greeting(p_keep), "b1");
+  EXPECT_TRUE(
+      run_until([&] { return !TcpClient::connect("127.0.0.1", p_gone, 1s).has_value(); }, 3s))
+      << "the removed route still accepts";
+  transfer.join();
+
+  EXPECT_EQ(result.send_end, IoResult::ok) << to_string(result.send_end);
+  EXPECT_EQ(result.receive_end, IoResult::eof) << to_string(result.receive_end);
+  ASSERT_TRUE(bulk.wait_reports(1, 10s));
+  const auto report = bulk.reports().front();
+  EXPECT_EQ(report.bytes_received, kBytes);
+  EXPECT_EQ(report.hash_received, result.sent_hash);
+  EXPECT_EQ(result.received, kBytes);
+  EXPECT_EQ(result.received_hash, report.hash_sent);
+  EXPECT_TRUE(has_line(edge().stderr_lines(),
+                       "route gone: stopped accepting; 1 open connection(s) run on"));
+  ASSERT_TRUE(run_until(
+      [&] {
+        for (const auto& r : edge().access_log()) {
+          if (r.get("route") == "gone") return true;
+        }
+        return false;
+      },
+      5s));
+  for (const auto& r : edge().access_log()) {
+    if (r.get("route") != "gone") continue;
+    EXPECT_EQ(r.integer("bytes_to_target"), static_cast<long long>(kBytes));
+    EXPECT_EQ(r.integer("bytes_to_client"), static_cast<long long>(kBytes));
+  }
+}
+
+TEST_F(Reload, AnInvalidFileKeepsTheRunningRoutesAndSaysWhy) {
+  Backend& b1 = add_greet_echo("b1");
+  DnsRecords records;
+  add_srv(records, b1);
+  start_dns(records);
+  const auto p1 = free_port();
+  start_with_config(route("sftp", p1, kService));
+
+  for (const std::string& bad : {route("sftp", p1, kService, "colour = \"blue\""),
+                                std::string("[[route]]\nname = \"x\"\nlisten = \"nope\"\n"),
+                                std::string("this is not toml\n")}) {
+    SCOPED_TRACE(bad);
+    const auto line = reload(bad);
+    EXPECT_NE(line.find("; keeping the running configuration"), std::string::npos) << line;
+    EXPECT_NE(line.find(path_), std::string::npos) << "names the file: " << line;
+    EXPECT_EQ(greeting(p1), "b1");
+  }
+  // A valid file after the invalid ones is applied.
+  const auto p2 = free_port();
+  const auto line = reload(route("sftp", p1, kService) + route("more", p2, kService));
+  EXPECT_NE(line.find("reload: added route more"), std::string::npos) << line;
+  EXPECT_EQ(greeting(p2), "b1");
+}
+
+// Connects every 5 ms until `stop`, counting greetings by backend and failures.
+struct ClientLoop {
+  std::atomic<bool> stop{false};
+  std::mutex mutex;
+  std::map<std::string, int> seen;
+  std::thread thread;
+
+  explicit ClientLoop(std::uint16_t port) {
+    thread = std::thread([this, port] {
+      const auto end = std::chrono::steady_clock::now() + 30s;  // bounded
+      while (!stop && std::chrono::steady_clock::now() < end) {
+        std::string got = "<connect failed>";
+        if (auto client = TcpClient::connect("127.0.0.1", port, kIoTimeout)) {
+          got = client->read_line(kIoTimeout).value_or("<no greeting>");
+        }
+        {
+          std::lock_guard lock(mutex);
+          ++seen[got];
+        }
+        std::this_thread::sleep_for(5ms);
+      }
+    });
+  }
+  int count(const std::string& key) {
+    std::lock_guard lock(mutex);
+    return seen[key];
+  }
+  std::map<std::string, int> finish() {
+    stop = true;
+    thread.join();
+    return seen;
+  }
+};
+
+TEST_F(Reload, ANewTargetNameTakesOverWithoutASingleNoTargets) {
+  Backend& b1 = add_greet_echo("b1");
+  Backend& b2 = add_greet_echo("b2");
+  DnsRecords records;
+  add_srv(records, b1);
+  records.srv.push_back({.name = kOtherService, .target = host_name(b2), .port = b2.port()});
+  records.hosts.push_back({.name = host_name(b2), .address = b2.address()});
+  start_dns(records);
+  const auto port = free_port();
+  start_with_config(route("svc", port, kService));
+
+  ClientLoop loop(port);
+  ASSERT_TRUE(run_until([&] { return loop.count("b1") >= 20; }, 10s));
+  const auto line = reload(route("svc", port, kOtherService));
+  EXPECT_NE(line.find("reload: changed route svc (target)"), std::string::npos) << line;
+  ASSERT_TRUE(run_until([&] { return loop.count("b2") >= 20; }, 10s));
+  const auto seen = loop.finish();
+
+  EXPECT_EQ(seen.size(), 2u) << describe(seen);  // b1, then b2: nothing else
+  for (const auto& r : edge().access_log()) EXPECT_NE(r.get("close"), "no_targets");
+}
+
+TEST_F(Reload, AListenChangeBindsTheNewAddressFirstAndRefusesNobody) {
+  Backend& b1 = add_greet_echo("b1");
+  DnsRecords records;
+  add_srv(records, b1);
+  start_dns(records);
+  const auto port = free_port();
+  // Every interface, then 127.0.0.1 only, on the same port: the loop's address is served
+  // throughout, by the old listener, then by the new one.
+  write_config("[[route]]\nname = \"svc\"\nlisten = \"" + std::to_string(port) + "\"\ntarget = \"" +
+               kService + "\"\n");
+  start_edge_with({.args = {"--config", path_}, .default_listen = false});
+
+  ClientLoop loop(port);
+  ASSERT_TRUE(run_until([&] { return loop.count("b1") >= 50; }, 10s));
+  const auto line = reload(route("svc", port, kService));
+  EXPECT_NE(line.find("reload: changed route svc (listen)"), std::string::npos) << line;
+  const int at_reload = loop.count("b1");
+  // Past the old listeners' retirement (1 s after the reload).
+  ASSERT_TRUE(run_until([&] { return loop.count("b1") >= at_reload + 300; }, 20s));
+  const auto seen = loop.finish();
+
+  EXPECT_EQ(seen.size(), 1u) << describe(seen);  // only greetings: no refusal, no reset
+  // The old listener is gone: ::1 (IPv6 loopback, which only [::] served) is refused now.
+  if (auto v6 = TcpClient::connect("::1", port, 1s)) {
+    EXPECT_FALSE(v6->read_line(1s).has_value()) << "the old wildcard listener still serves";
+  }
+}
+
+}  // namespace
+}  // namespace edge::test

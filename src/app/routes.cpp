@@ -33,8 +33,8 @@ std::string listenKey(const config::Route& route) {
 }
 
 Routes::Routes(asio::io_context& main_io, std::vector<std::unique_ptr<Worker>>& workers,
-               Readiness& readiness)
-    : main_io_(main_io), workers_(workers), readiness_(readiness) {}
+               size_t worker_count, Readiness& readiness)
+    : main_io_(main_io), workers_(workers), worker_count_(worker_count), readiness_(readiness) {}
 
 Routes::~Routes() {
   stop();
@@ -68,9 +68,9 @@ std::vector<asio::ip::tcp::acceptor> Routes::bind(const config::Route& route,
   }
   // One socket per worker at least (SO_REUSEPORT spreads the accepts); more when an upgrade
   // handed over more: each is served, so nothing queued in one is lost.
-  if (out.size() < workers_.size()) {
+  if (out.size() < worker_count_) {
     auto more = proxy::openListeners(main_io_, route.listen_address, route.listen_port,
-                                     workers_.size() - out.size(), route.backlog, route.keepalive,
+                                     worker_count_ - out.size(), route.backlog, route.keepalive,
                                      route.user_timeout, error);
     if (more.empty()) return {};
     for (auto& a : more) out.push_back(std::move(a));
@@ -118,11 +118,19 @@ bool Routes::open(const config::Config& config, std::vector<TakenListener>& take
     Running running;
     running.shared = std::make_shared<proxy::SharedRoute>(proxy::SharedRoute{route, board, health});
     running.key = listenKey(route);
-    publishRoute(running);
-    giveListeners(running, std::move(listeners));
+    for (auto& l : listeners) running.bound.push_back(l.local_endpoint());
+    running.pending = std::move(listeners);
     routes_.emplace(route.name, std::move(running));
   }
   return true;
+}
+
+void Routes::attach() {
+  for (auto& [name, running] : routes_) {
+    publishRoute(running);
+    running.bound.clear();
+    giveListeners(running, std::exchange(running.pending, {}));
+  }
 }
 
 std::vector<net::Endpoint> Routes::ownListeners() const {

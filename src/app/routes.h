@@ -34,13 +34,17 @@ std::string listenKey(const config::Route& route);
 
 class Routes {
  public:
+  // `workers` may still be empty: it is read from attach() on; `worker_count` sockets are bound
+  // per route.
   Routes(asio::io_context& main_io, std::vector<std::unique_ptr<Worker>>& workers,
-         Readiness& readiness);
+         size_t worker_count, Readiness& readiness);
   ~Routes();
 
   // Start-up, before any thread: binds every route's listeners (taking those in `taken` whose
-  // key matches) and gives them to the workers. False, with `error`, if one cannot listen.
+  // key matches). False, with `error`, if one cannot listen.
   bool open(const config::Config& config, std::vector<TakenListener>& taken, std::string& error);
+  // Then, once the workers exist: gives them the routes and their listeners.
+  void attach();
   // Starts discovery and health checks; `on_first_round` (main thread) once every route's first
   // lookup round ended.
   void start(std::function<void()> on_first_round);
@@ -69,6 +73,7 @@ class Routes {
     std::string key;              // listenKey() of its listeners
     std::vector<net::Fd> copies;  // dup()s of the listeners, for an upgrade
     std::vector<net::Endpoint> bound;
+    std::vector<asio::ip::tcp::acceptor> pending;  // bound by open(), for attach()
     bool answered = false;  // its first lookup round ended
     bool has_targets = false;
   };
@@ -91,6 +96,7 @@ class Routes {
 
   asio::io_context& main_io_;
   std::vector<std::unique_ptr<Worker>>& workers_;
+  const size_t worker_count_;
   Readiness& readiness_;
   config::Config config_;
   std::map<std::string, Running> routes_;

@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "app/descriptor_plan.h"
+#include "app/handover.h"
+#include "app/privileges.h"
 #include "app/readiness.h"
 #include "app/routes.h"
 #include "app/worker.h"
@@ -69,6 +71,18 @@ class Lifecycle {
     return true;
   }
   bool serving() const { return serving_; }
+
+  // An upgrade: the new process serves on our listening sockets (its own copies of them), so
+  // this one stops accepting, without serving what is queued (the new one does), and drains.
+  void handedOver(pid_t pid) {
+    if (phase_ == Phase::Draining) return;
+    spdlog::info("upgrade: handed {} listening socket(s) to pid {}; draining",
+                 routes_.listenerCount(), pid);
+    readiness_.setDraining();
+    phase_ = Phase::Draining;
+    delay_.cancel();
+    drainWorkers(/*retire=*/false);
+  }
 
   // After main_io.run() returned.
   void join() {
@@ -183,7 +197,11 @@ class Lifecycle {
     drainWorkers(/*retire=*/true);
   }
 
+  // Runs when a drain starts (signal or upgrade): no handover to a new process from then on.
+  void onDrainStart(std::function<void()> f) { on_drain_start_ = std::move(f); }
+
   void drainWorkers(bool retire) {
+    if (on_drain_start_) on_drain_start_();
     routes_.closeListenerCopies();  // no socket may stay open with nobody accepting on it
     const auto timeout = config().drain_timeout;
     for (auto& w : workers_) {
@@ -240,6 +258,7 @@ class Lifecycle {
   size_t drained_ = 0;
   Worker::DrainCount total_;
   uint64_t reload_failures_ = 0;
+  std::function<void()> on_drain_start_;
 };
 
 // How long the first clients may wait (in the listen backlog) for a first DNS answer before
@@ -270,35 +289,84 @@ int runServer(const config::Config& config, const Reload& reload) {
   asio::io_context main_io(1);
   std::vector<std::unique_ptr<Worker>> workers;
   Readiness readiness;
-  log::AccessLog access_log(count);  // one shard per worker
-  for (unsigned i = 0; i < count; ++i) {
-    workers.push_back(
-        std::make_unique<Worker>(config.pipe_size, access_log.shard(workers.size()), limits));
-  }
-  Routes routes(main_io, workers, readiness);
+  Routes routes(main_io, workers, count, readiness);
   Lifecycle lifecycle(main_io, routes, readiness, workers, reload);  // signals handled from here
 
   // Listen first: discovery must know our own endpoints to never forward to itself. Clients
   // that connect before the workers serve wait in the backlog (the kernel completes the
-  // handshake), which beats being refused.
+  // handshake), which beats being refused. An upgrade takes the old process's sockets instead.
   std::string error;
+  std::optional<HandoverClient> handover;
   std::vector<TakenListener> taken;
+  if (config.upgrade_from) {
+    handover = HandoverClient::connect(*config.upgrade_from, kHandoverTimeout, error);
+    if (!handover) {
+      spdlog::error("upgrade: {}", error);
+      return 1;
+    }
+    for (auto& l : handover->listeners()) taken.push_back({l.key, net::Fd(l.fd)});
+    spdlog::info("upgrade: took {} listening socket(s) from {} (pid {})", taken.size(),
+                 *config.upgrade_from, handover->peerPid());
+  }
   if (!routes.open(config, taken, error)) {
     spdlog::error("{}", error);
     return 1;
   }
+  for (auto& t : taken) {
+    if (t.fd.get() >= 0) spdlog::warn("upgrade: no route listens on {}: its socket is closed", t.key);
+  }
+  taken.clear();
+  // Bound: the privileges binding needed can go, before any thread exists (capabilities are
+  // per thread). CAP_NET_BIND_SERVICE stays, for a reload that binds a port below 1024.
+  if (config.user || config.group) {
+    auto identity = resolveIdentity(config.user, config.group, error);
+    if (!identity || !dropPrivileges(*identity, error)) {
+      spdlog::error("cannot switch to --user/--group: {}; not running on as root", error);
+      return 1;
+    }
+    spdlog::info("running as {}, keeping CAP_NET_BIND_SERVICE", describe(*identity));
+  }
+
+  log::AccessLog access_log(count);  // one shard per worker; its flusher is the first thread
+  for (unsigned i = 0; i < count; ++i) {
+    workers.push_back(
+        std::make_unique<Worker>(config.pipe_size, access_log.shard(workers.size()), limits));
+  }
+  routes.attach();
   if (config.pipe_size && workers.front()->pipeSize() < config.pipe_size) {  // once, not per worker
     spdlog::warn("--pipe-size {}: the kernel gave {} bytes (fs.pipe-max-size?)", config.pipe_size,
                  workers.front()->pipeSize());
   }
 
   const std::string where = routes.describeListeners();
+  std::optional<HandoverServer> handover_server;
   auto serve = [&] {
-    if (lifecycle.serve()) {
-      spdlog::info("listening on {} ({} worker{})", where, count, count == 1 ? "" : "s");
-      readiness.setServing(true);
+    if (!lifecycle.serve()) return;
+    spdlog::info("listening on {} ({} worker{})", where, count, count == 1 ? "" : "s");
+    readiness.setServing(true);
+    if (handover && !handover->confirmServing(error)) {
+      // The old process may have gone: we serve anyway, on the same sockets.
+      spdlog::warn("upgrade: {}", error);
+    }
+    handover.reset();
+    if (config.upgrade_socket) {
+      handover_server.emplace(
+          main_io, *config.upgrade_socket,
+          [&] {
+            std::vector<HandedListener> out;
+            for (auto& [key, fd] : routes.listenersToHand()) out.push_back({key, fd});
+            return out;
+          },
+          [&](pid_t pid) { lifecycle.handedOver(pid); });
+      if (!handover_server->start(error)) {
+        spdlog::error("upgrade: {}; this process cannot hand its sockets over", error);
+        handover_server.reset();
+      }
     }
   };
+  lifecycle.onDrainStart([&] {
+    if (handover_server) handover_server->stop();
+  });
   asio::steady_timer first_answer(main_io, kFirstAnswerWait);
   first_answer.async_wait([&](std::error_code ec) {
     if (ec || lifecycle.serving()) return;
@@ -311,6 +379,7 @@ int runServer(const config::Config& config, const Reload& reload) {
   });
 
   main_io.run();  // until every worker drained, or a signal before serving
+  if (handover_server) handover_server->stop();
   routes.stop();
   lifecycle.join();
   spdlog::info("stopped");

@@ -3,9 +3,12 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -16,6 +19,7 @@
 #include <asio/post.hpp>
 #include <atomic>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <future>
 #include <string>
@@ -89,7 +93,7 @@ bool readable(int fd, std::chrono::milliseconds within = 5s) {
 
 std::string readSome(int fd) {
   if (!readable(fd)) return "<timeout>";
-  char buf[256];
+  char buf[1024];
   const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
   if (n < 0) return std::string("<") + std::strerror(errno) + ">";
   return std::string(buf, static_cast<size_t>(n));
@@ -229,6 +233,79 @@ TEST(Handover, QueuedConnectionsAreAcceptedByTheNewProcessWithNoneRefusedOrReset
   EXPECT_TRUE(conn.valid());
   old.halt();
   EXPECT_EQ(old.takenOver(), 1);
+}
+
+TEST(Handover, MoreListenersThanTheSocketQueuesAreAllHandedOver) {
+  // A Unix datagram/seqpacket receiver queues net.unix.max_dgram_qlen (10) messages: past
+  // that the old process must wait for room without blocking its loop.
+  const auto path = tempSocketPath();
+  constexpr int kListeners = 200;
+  std::vector<Fd> originals;
+  std::vector<HandedListener> handed;
+  for (int i = 0; i < kListeners; ++i) {
+    originals.push_back(listenTcp(4));
+    handed.push_back({"r|" + std::to_string(i), originals.back().get()});
+  }
+  OldProcess old(path, handed);
+  std::string error;
+  ASSERT_TRUE(old.start(error)) << error;
+  auto client = HandoverClient::connect(path, 5s, error);
+  ASSERT_TRUE(client) << error;
+  auto received = client->listeners();
+  ASSERT_EQ(received.size(), static_cast<size_t>(kListeners));
+  int mismatched = 0;
+  for (int i = 0; i < kListeners; ++i) {
+    mismatched +=
+        received[i].key != handed[i].key || localPort(received[i].fd) != localPort(handed[i].fd);
+    ::close(received[i].fd);
+  }
+  EXPECT_EQ(mismatched, 0);
+  ASSERT_TRUE(client->confirmServing(error)) << error;
+  ASSERT_TRUE(run_until([&] { return old.takenOver() == 1; }, 5s));
+}
+
+int wmemDefault() {
+  std::ifstream f("/proc/sys/net/core/wmem_default");
+  int bytes = 212992;
+  f >> bytes;
+  return bytes;
+}
+
+TEST(Handover, ASlowReaderMakesTheOldProcessWaitWithoutBlockingItsLoop) {
+  // More bytes than the old process's send buffer holds (a record of 514 bytes costs about
+  // 1.3 KiB of it), so it must wait for room: one listening socket handed under many keys.
+  const auto path = tempSocketPath();
+  const int listeners = std::max(400, 3 * wmemDefault() / 514);
+  const int record = 2 + 512;
+  auto original = listenTcp(4);
+  std::vector<HandedListener> handed;
+  for (int i = 0; i < listeners; ++i) handed.push_back({fmt::format("{:0512}", i), original.get()});
+  OldProcess old(path, handed);
+  std::string error;
+  ASSERT_TRUE(old.start(error)) << error;
+  auto slow = connectUnix(path);
+  ASSERT_EQ(::send(slow.get(), kHello.data(), kHello.size(), MSG_NOSIGNAL), 12);
+  const auto queued = [&] {
+    int bytes = 0;
+    ::ioctl(slow.get(), SIOCINQ, &bytes);
+    return bytes;
+  };
+  const auto total = 16 + listeners * record;
+  ASSERT_TRUE(run_until([&] { return queued() >= 16 + 50 * record; }, 5s)) << queued();
+  // Meanwhile the old process still answers someone else (which then leaves).
+  auto other = connectUnix(path);
+  ASSERT_EQ(::send(other.get(), kHello.data(), kHello.size(), MSG_NOSIGNAL), 12);
+  EXPECT_EQ(readSome(other.get()).size(), 16u);
+  other.reset();
+  EXPECT_LT(queued(), total);  // still waiting for room
+  // Read everything: the rest follows as room appears.
+  EXPECT_EQ(readSome(slow.get()).size(), 16u);
+  int records = 0;
+  for (int i = 0; i < listeners; ++i) records += readSome(slow.get()).size() == record;
+  EXPECT_EQ(records, listeners);
+  ASSERT_EQ(::send(slow.get(), "S", 1, MSG_NOSIGNAL), 1);
+  EXPECT_EQ(readSome(slow.get()), "D");
+  ASSERT_TRUE(run_until([&] { return old.takenOver() == 1; }, 5s));
 }
 
 TEST(Handover, TheSocketFileIsPrivateToItsOwnerAndStopRemovesIt) {

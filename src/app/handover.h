@@ -11,7 +11,8 @@
 //   1. new -> old  hello:   "EDGEHOVR" (8 bytes), version (u32)                   12 bytes
 //      (the old process sends nothing before it: a probe that only connects and closes, as
 //      HandoverServer::start does on a live PATH, receives no descriptor)
-//      The old process checks SO_PEERCRED: the peer must have our uid, or be root.
+//      The old process checks SO_PEERCRED: the peer must have our uid, or be root (the new
+//      process, unless root, checks the same of the old one).
 //   2. old -> new  header:  "EDGEHOVR", version (u32), count N (u32)              16 bytes
 //   3. old -> new  N times: key length (u16), key (<= 512 bytes), with exactly one
 //                  descriptor attached (SCM_RIGHTS): a listening TCP socket
@@ -22,6 +23,9 @@
 // A peer that leaves (or stays silent past the timeout, 30 s) before 4 changes nothing: the
 // old process logs `upgrade: pid P went away before serving; still serving` and a later
 // upgrade may try again. After 4 the handover is committed.
+//
+// PATH's directory must let the process create and remove PATH; after a privilege drop
+// (--user) that means a directory the user owns (systemd: RuntimeDirectory=).
 
 #include <sys/types.h>
 

@@ -84,6 +84,9 @@ class Lifecycle {
     drainWorkers(/*retire=*/false);
   }
 
+  // Runs when a drain starts (signal or upgrade): no handover to a new process from then on.
+  void onDrainStart(std::function<void()> f) { on_drain_start_ = std::move(f); }
+
   // After main_io.run() returned.
   void join() {
     for (auto& t : threads_) t.join();
@@ -196,9 +199,6 @@ class Lifecycle {
         timeout ? "for up to " + config::formatDuration(timeout) : std::string("no timeout"));
     drainWorkers(/*retire=*/true);
   }
-
-  // Runs when a drain starts (signal or upgrade): no handover to a new process from then on.
-  void onDrainStart(std::function<void()> f) { on_drain_start_ = std::move(f); }
 
   void drainWorkers(bool retire) {
     if (on_drain_start_) on_drain_start_();

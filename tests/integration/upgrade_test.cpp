@@ -1,0 +1,173 @@
+// Binary upgrade without a refused or reset connection: a new process takes the running one's
+// listening sockets over a Unix socket (--upgrade-from), serves on them, and the old one stops
+// accepting and drains. A client loop (connect, exchange, close, every 2 ms) and 20 long
+// transfers run across the swap.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "edge_fixture.h"
+#include "free_port.h"
+#include "run_until.h"
+#include "transfer.h"
+
+namespace edge::test {
+namespace {
+
+constexpr const char* kBulkService = "_bulk._tcp.svc.test";
+constexpr std::uint64_t kTransferBytes = 16ULL << 20;  // each way, per transfer
+constexpr int kTransfers = 20;
+
+class Upgrade : public EdgeFixture {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "edge-upgrade-test.XXXXXX";
+    ASSERT_NE(::mkdtemp(dir_.data()), nullptr);
+    config_ = dir_ + "/edge.toml";
+    socket_ = dir_ + "/upgrade.sock";
+  }
+  void TearDown() override {
+    EdgeFixture::TearDown();
+    ::unlink(config_.c_str());
+    ::unlink(socket_.c_str());
+    ::rmdir(dir_.c_str());
+  }
+
+  std::string dir_;
+  std::string config_;
+  std::string socket_;
+};
+
+bool has_line(const std::vector<std::string>& lines, const std::string& text) {
+  for (const auto& l : lines) {
+    if (l.find(text) != std::string::npos) return true;
+  }
+  return false;
+}
+
+// Connect, read the greeting, send a line, read it back, close; every 2 ms until stopped.
+// Any other outcome (refused, reset, short answer) is a failure, kept with its description.
+struct ExchangeLoop {
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0};
+  std::mutex mutex;
+  std::vector<std::string> failures;
+  std::thread thread;
+
+  explicit ExchangeLoop(std::uint16_t port) {
+    thread = std::thread([this, port] {
+      const auto end = std::chrono::steady_clock::now() + 60s;  // bounded
+      for (int i = 0; !stop && std::chrono::steady_clock::now() < end; ++i) {
+        std::string failure;
+        if (auto client = TcpClient::connect("127.0.0.1", port, kIoTimeout); !client) {
+          failure = "connect failed";
+        } else if (client->read_line(kIoTimeout) != "echo") {
+          failure = "no greeting";
+        } else if (client->write_all("ping " + std::to_string(i) + "\n", kIoTimeout) !=
+                   IoResult::ok) {
+          failure = "write failed";
+        } else if (client->read_line(kIoTimeout) != "ping " + std::to_string(i)) {
+          failure = "no echo";
+        }
+        if (failure.empty()) {
+          ++ok;
+        } else {
+          std::lock_guard lock(mutex);
+          failures.push_back("exchange " + std::to_string(i) + ": " + failure);
+        }
+        std::this_thread::sleep_for(2ms);
+      }
+    });
+  }
+  void finish() {
+    stop = true;
+    thread.join();
+  }
+};
+
+TEST_F(Upgrade, NoConnectionIsRefusedOrResetAndEveryTransferIsByteExact) {
+  Backend& echo = add_greet_echo("echo");
+  Backend& bulk = add_backend({.id = "bulk",
+                               .mode = BackendMode::source_sink,
+                               .source_bytes = kTransferBytes,
+                               .source_seed = 0x5eed0002});
+  DnsRecords records;
+  add_srv(records, echo);
+  records.srv.push_back({.name = kBulkService, .target = host_name(bulk), .port = bulk.port()});
+  records.hosts.push_back({.name = host_name(bulk), .address = bulk.address()});
+  start_dns(records);
+  const auto echo_port = free_port();
+  const auto bulk_port = free_port();
+  {
+    std::ofstream out(config_);
+    out << "dns_servers = [\"" << dns().address() << "\"]\nworkers = 2\n"
+        << "drain_timeout = \"off\"\nupgrade_socket = \"" << socket_ << "\"\n\n"
+        << "[[route]]\nname = \"echo\"\nlisten = \"127.0.0.1:" << echo_port << "\"\ntarget = \""
+        << kService << "\"\n\n[[route]]\nname = \"bulk\"\nlisten = \"127.0.0.1:" << bulk_port
+        << "\"\ntarget = \"" << kBulkService << "\"\n";
+  }
+  start_edge_with({.args = {"--config", config_}, .default_listen = false});
+  ASSERT_TRUE(run_until([&] { return ::access(socket_.c_str(), F_OK) == 0; }, 5s));
+
+  ExchangeLoop loop(echo_port);
+  std::vector<TransferResult> results(kTransfers);
+  std::vector<std::thread> transfers;
+  for (int i = 0; i < kTransfers; ++i) {
+    transfers.emplace_back([&, i] {
+      auto client = TcpClient::connect("127.0.0.1", bulk_port, kIoTimeout);
+      if (!client) {
+        results[i].send_end = IoResult::error;
+        return;
+      }
+      results[i] = run_transfer(client->fd(), kTransferBytes, 0x5eed1000 + i, Until::in(120s));
+    });
+  }
+  ASSERT_TRUE(run_until([&] { return loop.ok >= 100 && bulk.accepted() == kTransfers; }, 20s));
+
+  // The upgrade: the same binary stands in for the new one.
+  auto next = std::make_unique<EdgeProcess>(EdgeOptions{
+      .args = {"--config", config_, "--upgrade-from", socket_}, .default_listen = false});
+  EXPECT_TRUE(has_line(next->stderr_lines(), "upgrade: took 4 listening socket(s) from"));
+  ASSERT_TRUE(run_until(
+      [&] {
+        return has_line(edge().stderr_lines(), "upgrade: handed 4 listening socket(s) to pid");
+      },
+      10s));
+  edge_exit_expected_ = true;
+  const int at_handover = loop.ok;
+  // The old process exits once its transfers are done; the new one serves the loop meanwhile.
+  EXPECT_EQ(edge().process().wait_exit(120s), 0);
+  for (auto& t : transfers) t.join();
+  ASSERT_TRUE(run_until([&] { return loop.ok >= at_handover + 200; }, 20s));
+  loop.finish();
+
+  EXPECT_TRUE(loop.failures.empty())
+      << loop.failures.size() << " failures, first: " << loop.failures.front();
+  ASSERT_TRUE(bulk.wait_reports(kTransfers, 10s));
+  std::map<std::uint64_t, ConnectionReport> by_hash;  // the backend's reports, by upload hash
+  for (const auto& r : bulk.reports()) by_hash[r.hash_received] = r;
+  for (int i = 0; i < kTransfers; ++i) {
+    SCOPED_TRACE("transfer " + std::to_string(i));
+    const auto& t = results[i];
+    EXPECT_EQ(t.send_end, IoResult::ok) << to_string(t.send_end);
+    EXPECT_EQ(t.receive_end, IoResult::eof) << to_string(t.receive_end);
+    ASSERT_TRUE(by_hash.contains(t.sent_hash)) << "upload not received intact";
+    EXPECT_EQ(by_hash[t.sent_hash].bytes_received, kTransferBytes);
+    EXPECT_EQ(t.received, kTransferBytes);
+    EXPECT_EQ(t.received_hash, by_hash[t.sent_hash].hash_sent);
+  }
+  // Both processes served the loop: the old one before the swap, the new one after it.
+  EXPECT_TRUE(has_line(edge().stderr_lines(), " ended by themselves, 0 cut"));
+  EXPECT_GE(next->stdout_lines().size(), 200u);
+  edge_ = std::move(next);  // stopped by TearDown
+  // The new process serves the handover in turn (for the next upgrade).
+  EXPECT_TRUE(run_until([&] { return ::access(socket_.c_str(), F_OK) == 0; }, 5s));
+}
+
+}  // namespace
+}  // namespace edge::test

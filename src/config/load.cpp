@@ -259,7 +259,7 @@ LoadResult load(int argc, const char* const* argv, const EnvLookup& env) {
   }
   applyAll(globals, cfg, unused, v);
 
-  if (!file || file->routes.empty()) {
+  if (!file || !file->has_routes) {
     // No [[route]] table: flags and env vars (over the file's top-level keys) describe one route.
     Route route;
     std::set<std::string_view> given;

@@ -15,6 +15,16 @@
 namespace edge::config {
 namespace {
 
+// toml++'s description, escaped but not cut at kShownBytes (it is bounded, and the end says what
+// was seen). 256 bytes at most all the same.
+std::string description(std::string_view text) {
+  text = text.substr(0, 256);
+  std::string out;
+  for (size_t at = 0; at < text.size(); at += kShownBytes)
+    out += shown(text.substr(at, kShownBytes));
+  return out;
+}
+
 std::string prefix(const std::string& path) {
   return "edge-connector: " + shown(path) + ": ";
 }
@@ -237,7 +247,7 @@ std::optional<ConfigFile> readConfigFile(const std::string& path, Validator& v) 
   } catch (const toml::parse_error& e) {
     const auto& at = e.source().begin;
     v.line(prefix(path).substr(0, prefix(path).size() - 2) + ":" + std::to_string(at.line) + ":" +
-           std::to_string(at.column) + ": not TOML: " + shown(e.description()));
+           std::to_string(at.column) + ": not TOML: " + description(e.description()));
     return std::nullopt;
   }
 
@@ -258,7 +268,10 @@ std::optional<ConfigFile> readConfigFile(const std::string& path, Validator& v) 
       (spec->scope == Scope::Global ? out.globals : out.route_defaults).push_back(std::move(*raw));
     }
   }
-  if (routes != nullptr) readRoutes(*routes, path, out, v);
+  if (routes != nullptr) {
+    out.has_routes = true;
+    readRoutes(*routes, path, out, v);
+  }
   if (!out.routes.empty()) {
     for (const auto& raw : out.route_defaults) {
       if (raw.spec->flag == "--name") {

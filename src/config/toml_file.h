@@ -28,6 +28,9 @@ struct ConfigFile {
   std::vector<Raw> globals;         // top-level global options
   std::vector<Raw> route_defaults;  // top-level route options: the default of every route
   std::vector<FileRoute> routes;    // the [[route]] tables, in file order
+  // A `route` key is present (even a malformed one, or too many): routes come from the file,
+  // not from flags and env vars.
+  bool has_routes = false;
 };
 
 // nullopt (after adding the error lines) when the file cannot be read or is not TOML; otherwise

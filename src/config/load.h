@@ -1,5 +1,7 @@
 #pragma once
-// Builds a Config from command-line flags and environment variables (flags win over env vars).
+// Builds a Config from the built-in defaults, the configuration file (--config / EDGE_CONFIG),
+// environment variables and command-line flags, each over the one before. Reads the file on
+// every call (SIGHUP calls it again with the same argv and environment) and has no other effect.
 
 #include <functional>
 #include <optional>
@@ -23,7 +25,12 @@ struct LoadResult {
 
 LoadResult load(int argc, const char* const* argv, const EnvLookup& env);
 
-// One line with the effective configuration, for the start-up log.
+// The effective configuration for the start-up log: the global options, then one line per route
+// ("route NAME: listen=... target=...").
+std::vector<std::string> describeLines(const Config& config);
+// The same lines joined by "; ".
 std::string describe(const Config& config);
+// One route: "route NAME: listen=... target=... type=...".
+std::string describe(const Route& route);
 
 }  // namespace edge::config

@@ -1,7 +1,7 @@
 #pragma once
-// The one table of options: flag, env var, value form, default, help and accepted range. The
-// parser, the validation, --help and the README's reference (checked by a unit test) all come
-// from it.
+// The one table of options: flag, env var, file key, scope, value form, default, help and accepted
+// range. The flag and env parser, the TOML loader, the validation, --help, `check`'s output and
+// the README's reference (checked by a unit test) all come from it.
 
 #include <cstdint>
 #include <span>
@@ -20,9 +20,15 @@ enum class ValueKind {
   Bytes,    // a size with k/m suffixes
 };
 
+// Where an option lives: global options at the top level of the file only; route options in a
+// [[route]] table, or at the top level as the default of every route.
+enum class Scope { Global, Route };
+
 struct OptionSpec {
-  std::string_view flag;        // "--listen"
-  std::string_view env;         // "LISTENER_PORT"
+  std::string_view flag;      // "--listen"
+  std::string_view env;       // "LISTENER_PORT"
+  std::string_view file_key;  // "listen"; empty: not in the file (--config)
+  Scope scope = Scope::Global;
   std::string_view value_name;  // "[ADDR:]PORT"
   std::string_view fallback;    // default as shown to users ("required", "5s", "off")
   std::string_view help;
@@ -40,5 +46,15 @@ const OptionSpec* findOption(std::string_view flag);
 // The accepted range as users write it: "1-256", "1s-32767s", "4k-16m", "100ms-8760h"; empty for
 // Text options. --help and the README show it.
 std::string rangeText(const OptionSpec& spec);
+
+// The largest whole unit: "100ms", "5s", "2m", "8760h" ("0s" for 0).
+std::string durationText(int64_t ms);
+// "4k", "1m", or plain bytes.
+std::string bytesText(int64_t n);
+
+// The spec whose file key is `key` ("target_port"), or nullptr.
+const OptionSpec* findFileKey(std::string_view key);
+
+const char* toString(Scope scope);  // "global", "route"
 
 }  // namespace edge::config

@@ -1,11 +1,12 @@
-// The README's configuration reference must name every option of the one option table: its flag
-// and its environment variable.
+// The README's configuration reference must name every option of the one option table: its flag,
+// its environment variable, its file key and its scope.
 #include <gtest/gtest.h>
 
 #include <cctype>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "config/options.h"
 
@@ -61,6 +62,45 @@ TEST(ReadmeReferenceTest, EachRowStatesTheRangeTheLoaderChecks) {
         << "README.md's row for " << spec.flag << " does not say " << range << ":\n"
         << row;
   }
+}
+
+// The cells of a table row, trimmed: "| a | b |" gives {"a", "b"}. "\\|" inside a cell stays.
+std::vector<std::string> cellsOf(const std::string& row) {
+  std::vector<std::string> cells;
+  std::string cell;
+  for (size_t i = 1; i < row.size(); ++i) {
+    if (row[i] == '|' && row[i - 1] != '\\') {
+      const auto first = cell.find_first_not_of(' ');
+      const auto last = cell.find_last_not_of(' ');
+      cells.push_back(first == std::string::npos ? "" : cell.substr(first, last - first + 1));
+      cell.clear();
+    } else {
+      cell += row[i];
+    }
+  }
+  return cells;
+}
+
+TEST(ReadmeReferenceTest, EachRowStatesTheFileKeyAndScopeOfTheTable) {
+  const auto readme = readReadme();
+  ASSERT_NE(readme.find("| flag | env var | file key | scope | default | meaning |"),
+            std::string::npos);
+  for (const auto& spec : optionTable()) {
+    const auto row = rowOf(readme, spec.flag);
+    ASSERT_FALSE(row.empty()) << "README.md has no reference row for " << spec.flag;
+    const auto cells = cellsOf(row);
+    ASSERT_GE(cells.size(), 6u) << row;
+    EXPECT_EQ(cells[1], "`" + std::string(spec.env) + "`") << row;
+    const std::string key = spec.file_key.empty() ? "" : "`" + std::string(spec.file_key) + "`";
+    EXPECT_EQ(cells[2], key) << "README.md's file key for " << spec.flag << ":\n" << row;
+    EXPECT_EQ(cells[3], toString(spec.scope)) << "README.md's scope for " << spec.flag << ":\n"
+                                              << row;
+  }
+}
+
+TEST(ReadmeReferenceTest, RowCellsSplitOnUnescapedBarsOnly) {
+  EXPECT_EQ(cellsOf("| `--type srv\\|a` | `X` | `type` | route |"),
+            (std::vector<std::string>{"`--type srv\\|a`", "`X`", "`type`", "route"}));
 }
 
 TEST(ReadmeReferenceTest, WholeWordMatchOnly) {

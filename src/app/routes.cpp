@@ -25,6 +25,10 @@ health::HealthTable::Settings healthSettings(const config::Route& route) {
 // complete it (a handshake takes a round trip; a second covers any network).
 constexpr std::chrono::seconds kListenerGrace{1};
 
+// How long the clients of a route added by a reload may wait (in the backlog) for its first DNS
+// answer; as at start-up (app/server.cpp).
+constexpr std::chrono::seconds kFirstAnswerWait{10};
+
 }  // namespace
 
 std::string listenKey(const config::Route& route) {
@@ -90,7 +94,6 @@ std::shared_ptr<discovery::TargetBoard> Routes::newBoard(const std::string& name
 void Routes::giveListeners(Running& running, std::vector<asio::ip::tcp::acceptor> listeners) {
   const auto& name = running.shared->settings.name;
   for (size_t i = 0; i < listeners.size(); ++i) {
-    running.bound.push_back(listeners[i].local_endpoint());
     running.copies.emplace_back(::fcntl(listeners[i].native_handle(), F_DUPFD_CLOEXEC, 0));
     auto& worker = *workers_[i % workers_.size()];
     asio::post(worker.io(),
@@ -116,7 +119,8 @@ bool Routes::open(const config::Config& config, std::vector<TakenListener>& take
     auto board = newBoard(route.name);
     auto health = std::make_shared<health::HealthTable>(healthSettings(route), board.get());
     Running running;
-    running.shared = std::make_shared<proxy::SharedRoute>(proxy::SharedRoute{route, board, health});
+    running.shared = std::make_shared<proxy::SharedRoute>(
+        proxy::SharedRoute{route, board, health, std::make_shared<balance::ActiveConnections>()});
     running.key = listenKey(route);
     for (auto& l : listeners) running.bound.push_back(l.local_endpoint());
     running.pending = std::move(listeners);
@@ -128,7 +132,6 @@ bool Routes::open(const config::Config& config, std::vector<TakenListener>& take
 void Routes::attach() {
   for (auto& [name, running] : routes_) {
     publishRoute(running);
-    running.bound.clear();
     giveListeners(running, std::exchange(running.pending, {}));
   }
 }
@@ -180,7 +183,14 @@ void Routes::start(std::function<void()> on_first_round) {
 
 void Routes::onFirstRound(const std::string& name) {
   auto it = routes_.find(name);
-  if (it != routes_.end()) it->second.answered = true;
+  if (it != routes_.end()) {
+    it->second.answered = true;
+    // A route added by a reload accepts once it has targets (or DNS had its chance): until
+    // then its clients wait in the backlog, as at start-up, instead of meeting no_targets.
+    if (first_round_done_ && !it->second.pending.empty()) {
+      giveListeners(it->second, std::exchange(it->second.pending, {}));
+    }
+  }
   if (first_round_done_) return;
   for (const auto& [n, r] : routes_) {
     if (!r.answered) return;
@@ -208,6 +218,10 @@ void Routes::stop() {
 }
 
 std::string Routes::apply(const config::Config& next, std::vector<std::string>& problems) {
+  // Timers of earlier reloads that have done their work.
+  std::erase_if(grace_timers_, [now = std::chrono::steady_clock::now()](const auto& t) {
+    return t->expiry() + std::chrono::seconds(1) < now;
+  });
   std::vector<std::string> changes;
   const bool dns_changed = next.dns_servers != config_.dns_servers;
   // Removed routes first: a new route may take over their address.
@@ -250,15 +264,20 @@ std::string Routes::apply(const config::Config& next, std::vector<std::string>& 
       auto board = newBoard(route.name);
       auto health = std::make_shared<health::HealthTable>(healthSettings(route), board.get());
       Running running;
-      running.shared =
-          std::make_shared<proxy::SharedRoute>(proxy::SharedRoute{route, board, health});
+      running.shared = std::make_shared<proxy::SharedRoute>(
+          proxy::SharedRoute{route, board, health, std::make_shared<balance::ActiveConnections>()});
       running.key = listenKey(route);
-      running.answered = true;  // the start-up wait is over
+      for (auto& l : listeners) running.bound.push_back(l.local_endpoint());
+      running.pending = std::move(listeners);  // given to the workers at its first answer
       publishRoute(running);
-      giveListeners(running, std::move(listeners));
       auto& placed = routes_.emplace(route.name, std::move(running)).first->second;
       startDiscovery(route.name, placed);
       restartChecker(placed);
+      auto timer = std::make_unique<asio::steady_timer>(main_io_, kFirstAnswerWait);
+      timer->async_wait([this, name = route.name](std::error_code ec) {
+        if (!ec) onFirstRound(name);  // no answer yet: serve anyway, as at start-up
+      });
+      grace_timers_.push_back(std::move(timer));
       spdlog::info("route {}: listening on {} ({} worker{})", route.name, placed.key,
                    workers_.size(), workers_.size() == 1 ? "" : "s");
       changes.push_back("added route " + route.name);
@@ -286,13 +305,14 @@ std::string Routes::apply(const config::Config& next, std::vector<std::string>& 
     if (change.discovery && running.discovery) running.discovery->stop();
     if (change.checker && running.checker) running.checker->stop();
     running.shared = std::make_shared<proxy::SharedRoute>(
-        proxy::SharedRoute{route, running.shared->board, health});
+        proxy::SharedRoute{route, running.shared->board, health, running.shared->active});
     publishRoute(running);
     if (change.listen) {
       const std::string old_key = running.key;
       running.key = listenKey(route);
       running.copies.clear();
       running.bound.clear();
+      for (auto& l : listeners) running.bound.push_back(l.local_endpoint());
       giveListeners(running, std::move(listeners));
       // The new address is bound: retire the old listeners once in-flight handshakes are done.
       auto timer = std::make_unique<asio::steady_timer>(main_io_, kListenerGrace);
@@ -339,7 +359,10 @@ std::vector<std::pair<std::string, int>> Routes::listenersToHand() const {
 }
 
 void Routes::closeListenerCopies() {
-  for (auto& [name, r] : routes_) r.copies.clear();
+  for (auto& [name, r] : routes_) {
+    r.copies.clear();
+    r.pending.clear();  // a route added by a reload that never got its first answer
+  }
 }
 
 size_t Routes::listenerCount() const {

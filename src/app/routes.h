@@ -74,7 +74,7 @@ class Routes {
     std::vector<net::Fd> copies;  // dup()s of the listeners, for an upgrade
     std::vector<net::Endpoint> bound;
     std::vector<asio::ip::tcp::acceptor> pending;  // bound by open(), for attach()
-    bool answered = false;  // its first lookup round ended
+    bool answered = false;                         // its first lookup round ended
     bool has_targets = false;
   };
 
@@ -102,6 +102,7 @@ class Routes {
   std::map<std::string, Running> routes_;
   std::function<void()> on_first_round_;
   bool first_round_done_ = false;
+  // Listener retirements and first-answer waits of reloads (see routes.cpp).
   std::vector<std::unique_ptr<asio::steady_timer>> grace_timers_;
 };
 

@@ -313,7 +313,8 @@ int runServer(const config::Config& config, const Reload& reload) {
     return 1;
   }
   for (auto& t : taken) {
-    if (t.fd.get() >= 0) spdlog::warn("upgrade: no route listens on {}: its socket is closed", t.key);
+    if (t.fd.get() >= 0)
+      spdlog::warn("upgrade: no route listens on {}: its socket is closed", t.key);
   }
   taken.clear();
   // Bound: the privileges binding needed can go, before any thread exists (capabilities are

@@ -13,6 +13,8 @@
 #include <asio/io_context.hpp>
 #include <memory>
 
+#include "balance/active_connections.h"
+#include "balance/balancer.h"
 #include "balance/policy.h"
 #include "config/config.h"
 #include "discovery/target_board.h"
@@ -26,6 +28,8 @@ struct SharedRoute {
   // board before health: the health table looks endpoints up in the board until it goes.
   std::shared_ptr<discovery::TargetBoard> board;
   std::shared_ptr<health::HealthTable> health;
+  // Open connections per endpoint, kept (and read) for least-connections only.
+  std::shared_ptr<balance::ActiveConnections> active;
 };
 
 class RouteContext {
@@ -36,7 +40,8 @@ class RouteContext {
         board(*shared_->board),
         health_table(*shared_->health),
         health(*shared_->health),
-        deadlines(io, shared_->settings.connect_timeout) {}
+        deadlines(io, shared_->settings.connect_timeout),
+        balancer(shared_->settings.balance, shared_->active.get()) {}
   RouteContext(const RouteContext&) = delete;
   RouteContext& operator=(const RouteContext&) = delete;
 
@@ -51,6 +56,7 @@ class RouteContext {
   health::HealthTable& health_table;   // the route's, shared with every worker: writes
   health::HealthTable::Reader health;  // this worker's lock-free reads of it
   ConnectDeadlines deadlines;          // this worker's connects on this route
+  balance::Balancer balancer;          // this worker's picks (round-robin state)
 };
 
 }  // namespace edge::proxy

@@ -66,6 +66,7 @@ Session::Session(WorkerContext& ctx, std::shared_ptr<RouteContext> route, net::S
 }
 
 Session::~Session() {
+  if (counted_) route_->shared().active->closed(*target_endpoint_);
   ctx_.limits.release(client_endpoint_);
   route_->deadlines.remove(*this);
   ctx_.sessions.remove(this);
@@ -82,16 +83,16 @@ void Session::connectNext() {
     const auto health = route_->health.view();  // one atomic load while nothing is ejected
     std::optional<balance::Pick> pick;
     if (lost_probes < kMaxLostProbes) {
-      pick = balance::pickTarget(
+      pick = route_->balancer.pick(
           targets, [&](const net::Endpoint& ep) { return untried(ep) && health.admits(ep, now); },
-          ctx_.rng);
+          client_endpoint_, ctx_.rng);
       if (pick && !health.claim(pick->endpoint, now)) {
         ++lost_probes;  // another connection is the probe: it is out for us, pick again
         continue;
       }
     }
     if (!pick) {  // every untried target is ejected: trying one beats refusing the client
-      pick = balance::pickTarget(targets, untried, ctx_.rng);
+      pick = route_->balancer.pick(targets, untried, client_endpoint_, ctx_.rng);
       if (pick) route_->health_table.failingOpen();
     }
     if (!pick) break;
@@ -208,6 +209,10 @@ bool Session::alreadyFailed(const net::Endpoint& endpoint) const {
 
 void Session::connected(bool waited) {
   route_->health.connectSucceeded(*target_endpoint_, target_name_);
+  if (route_->settings.balance == balance::Policy::LeastConnections) {
+    route_->shared().active->opened(*target_endpoint_);
+    counted_ = true;  // closed() in the destructor
+  }
   failed_.reset();
   if (aborted_) return end();  // closed (shutdown) as the connect completed
   // Not waited: the target socket was opened within this handler, so epoll has not polled it

@@ -92,6 +92,7 @@ class Session final : PumpOwner, net::ReactorOp::Callbacks, ConnectDeadlines::Wa
   uint8_t attempts_ = 0;
   bool aborted_ = false;
   bool timed_out_ = false;  // the waiting connect ran out of time
+  bool counted_ = false;    // in the route's ActiveConnections (least-connections)
 };
 
 }  // namespace edge::proxy

@@ -177,7 +177,7 @@ TEST_F(ConfigFileServing, AFileWithoutRouteTablesServesItsOneRoute) {
 
 // Needs the runtime that serves every route (the lead's refactor); until then only the first
 // route listens.
-TEST_F(ConfigFileServing, DISABLED_TwoRoutesServeTwoServicesOnTwoPortsBySrvAndByA) {
+TEST_F(ConfigFileServing, TwoRoutesServeTwoServicesOnTwoPortsBySrvAndByA) {
   auto& b1 = add_greet_echo("b1");
   auto& b2 = add_greet_echo("b2");
   DnsRecords records;

@@ -9,7 +9,7 @@
 namespace edge::test {
 
 TransferResult run_transfer(int fd, std::uint64_t bytes, std::uint64_t upload_seed,
-                            const Until& until) {
+                            const Until& until, std::chrono::milliseconds pause) {
   TransferResult result;
   std::thread writer([&] {
     ByteStream stream(upload_seed);
@@ -22,6 +22,7 @@ TransferResult run_transfer(int fd, std::uint64_t bytes, std::uint64_t upload_se
       hasher.update({chunk.data(), n});
       result.send_end = send_all(fd, chunk.data(), n, until);
       if (result.send_end == IoResult::ok) result.sent += n;
+      if (pause.count() > 0) std::this_thread::sleep_for(pause);
     }
     result.sent_hash = hasher.hash();
     if (result.send_end == IoResult::ok) ::shutdown(fd, SHUT_WR);

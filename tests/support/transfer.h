@@ -4,6 +4,7 @@
 // the daemon while transfers run.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 
 #include "byte_stream.h"
@@ -20,8 +21,10 @@ struct TransferResult {
   IoResult receive_end = IoResult::ok;  // eof when the stream ended cleanly
 };
 
-// Sends `bytes` on `fd` (then shuts down its write side) while reading until EOF.
+// Sends `bytes` on `fd` (then shuts down its write side) while reading until EOF. `pause`:
+// a wait after every 64 KiB sent, for a transfer that must last (zero: as fast as it goes).
 TransferResult run_transfer(int fd, std::uint64_t bytes, std::uint64_t upload_seed,
-                            const Until& until);
+                            const Until& until,
+                            std::chrono::milliseconds pause = std::chrono::milliseconds(0));
 
 }  // namespace edge::test

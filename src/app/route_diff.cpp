@@ -35,6 +35,10 @@ RouteChange diffRoute(const config::Route& a, const config::Route& b, bool dns_c
     c.keys.emplace_back("dns_servers");
     c.discovery = true;
   }
+  // A field added to Route without a line above still counts as a change.
+  config::Route named = b;
+  named.name = a.name;
+  if (c.keys.empty() && !(a == named)) c.keys.emplace_back("other");
   // A new health table needs a checker that reports to it.
   if (c.health) c.checker = true;
   return c;

@@ -68,6 +68,7 @@ class Lifecycle {
       w->start();  // before its thread: nothing else runs on it yet
       threads_.emplace_back([worker = w.get()] { worker->io().run(); });
     }
+    if (std::exchange(reload_pending_, false)) asio::post(main_io_, [this] { reloadNow(); });
     return true;
   }
   bool serving() const { return serving_; }
@@ -142,6 +143,11 @@ class Lifecycle {
       spdlog::info("signal SIGHUP: draining; not reloading");
       return;
     }
+    if (!serving_) {  // the first DNS wait: routes are not all set up yet
+      spdlog::info("signal SIGHUP: reloading once serving starts");
+      reload_pending_ = true;
+      return;
+    }
     if (!config().config_file) {
       spdlog::info("signal SIGHUP: nothing to reload (no --config file)");
       return;
@@ -151,7 +157,8 @@ class Lifecycle {
       ++reload_failures_;
       std::string why;
       for (const auto& line : loaded.errors) why += (why.empty() ? "" : "; ") + line;
-      spdlog::error("reload: {}; keeping the running configuration", why);
+      spdlog::error("reload: {}; keeping the running configuration ({} failed reload(s) so far)",
+                    why, reload_failures_);
       return;
     }
     const auto& next = *loaded.config;
@@ -159,8 +166,10 @@ class Lifecycle {
     if (next.log_level != config().log_level) log::setLevel(next.log_level);
     std::vector<std::string> problems;
     const auto changes = routes_.apply(next, problems);
-    for (const auto& p : problems) spdlog::error("reload: {}", p);
     if (!problems.empty()) ++reload_failures_;
+    for (const auto& p : problems) {
+      spdlog::error("reload: {} ({} failed reload(s) so far)", p, reload_failures_);
+    }
     spdlog::info("reload: {}", changes.empty() ? "no change" : changes);
   }
 
@@ -258,6 +267,7 @@ class Lifecycle {
   size_t drained_ = 0;
   Worker::DrainCount total_;
   uint64_t reload_failures_ = 0;
+  bool reload_pending_ = false;  // SIGHUP came before serving
   std::function<void()> on_drain_start_;
 };
 

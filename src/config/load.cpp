@@ -138,6 +138,7 @@ std::vector<Route> fileRoutes(const ConfigFile& file, Config& config, Validator&
   std::vector<Route> routes;
   std::map<std::string, size_t> names;
   std::map<std::string, size_t> listens;
+  std::map<std::string, size_t> state_files;
   for (size_t i = 0; i < file.routes.size(); ++i) {
     const auto& table = file.routes[i];
     Route route = defaults;
@@ -162,6 +163,17 @@ std::vector<Route> fileRoutes(const ConfigFile& file, Config& config, Validator&
         v.fail(*listen, listen->values.back(),
                "is already where " + other.place.route + " listens (line " +
                    std::to_string(other.place.line) + ")");
+      }
+    }
+    // Two routes saving their targets to one file would overwrite each other's.
+    const Raw* state = lastOf(table.raws, "--state-file");
+    if (state == nullptr) state = lastOf(file.route_defaults, "--state-file");
+    if (state != nullptr && route.state_file) {
+      if (auto [it, fresh] = state_files.emplace(*route.state_file, i); !fresh) {
+        const auto& other = file.routes[it->second];
+        v.fail(*state, state->values.back(),
+               "is already the state file of " + other.place.route + " (line " +
+                   std::to_string(other.place.line) + "); give each route its own");
       }
     }
     routes.push_back(std::move(route));

@@ -280,5 +280,65 @@ TEST_F(Reload, AListenChangeBindsTheNewAddressFirstAndRefusesNobody) {
       << "the old every-interface listener still accepts";
 }
 
+TEST_F(Reload, AStormOfSighupsWhileClientsConnectChangesNothingAndFailsNoOne) {
+  Backend& b1 = add_greet_echo("b1");
+  DnsRecords records;
+  add_srv(records, b1);
+  start_dns(records);
+  const auto port = free_port();
+  const auto routes = route("svc", port, kService);
+  start_with_config(routes);
+
+  ClientLoop loop(port);
+  ASSERT_TRUE(run_until([&] { return loop.count("b1") >= 20; }, 10s));
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_EQ(::kill(edge().process().pid(), SIGHUP), 0);
+    std::this_thread::sleep_for(1ms);
+  }
+  // Signals coalesce: at least one reload ran, and each said there was nothing to change.
+  ASSERT_TRUE(run_until([&] { return !reload_lines().empty(); }, 5s));
+  const int at_storm = loop.count("b1");
+  ASSERT_TRUE(run_until([&] { return loop.count("b1") >= at_storm + 50; }, 10s));
+  const auto seen = loop.finish();
+  EXPECT_EQ(seen.size(), 1u) << describe(seen);
+  for (const auto& line : reload_lines()) EXPECT_NE(line.find("reload: no change"), std::string::npos) << line;
+  EXPECT_TRUE(edge().process().running());
+}
+
+TEST_F(Reload, ARouteWhosePortIsTakenIsNotAddedAndTheRestIsApplied) {
+  Backend& b1 = add_greet_echo("b1");
+  DnsRecords records;
+  add_srv(records, b1);
+  start_dns(records);
+  const auto p1 = free_port();
+  const auto p2 = free_port();
+  const auto taken = free_port();
+  start_with_config(route("one", p1, kService));
+  // Another program holds `taken` (no SO_REUSEPORT): the new route cannot bind it.
+  Backend squatter({.id = "squatter", .port = taken});
+
+  const auto line = reload(route("one", p1, kService) + route("two", p2, kService) +
+                           route("three", taken, kService));
+  EXPECT_NE(line.find("reload: added route two"), std::string::npos) << line;
+  EXPECT_EQ(line.find("three"), std::string::npos) << line;
+  bool said_why = false;
+  for (const auto& l : edge().stderr_lines()) {
+    said_why = said_why || (l.find("reload: route three: cannot listen on 127.0.0.1:" +
+                                   std::to_string(taken)) != std::string::npos);
+  }
+  EXPECT_TRUE(said_why);
+  EXPECT_EQ(greeting(p1), "b1");
+  EXPECT_EQ(greeting(p2), "b1");
+  EXPECT_EQ(greeting(taken), "squatter");
+}
+
+TEST_F(Reload, SighupWithoutAConfigFileReloadsNothing) {
+  start_with_echo_backend();
+  ASSERT_EQ(::kill(edge().process().pid(), SIGHUP), 0);
+  ASSERT_TRUE(run_until(
+      [&] { return has_line(edge().stderr_lines(), "signal SIGHUP: nothing to reload"); }, 5s));
+  EXPECT_EQ(greeting_through_edge(), "echo");
+}
+
 }  // namespace
 }  // namespace edge::test

@@ -4,9 +4,12 @@
 // transfers run across the swap.
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <fstream>
 #include <mutex>
 #include <thread>
@@ -179,6 +182,33 @@ TEST_F(Upgrade, NoConnectionIsRefusedOrResetAndEveryTransferIsByteExact) {
   edge_ = std::move(next);  // stopped by TearDown
   // The new process serves the handover in turn (for the next upgrade).
   EXPECT_TRUE(run_until([&] { return ::access(socket_.c_str(), F_OK) == 0; }, 5s));
+}
+
+TEST_F(Upgrade, FromASocketNobodyServesIsAClearErrorNotAFreshStart) {
+  const auto run = run_edge_to_exit({"--listen", "127.0.0.1:0", "--target", kService,
+                                     "--dns-server", "127.0.0.1:1", "--upgrade-from", socket_},
+                                    {});
+  ASSERT_TRUE(run.status.has_value());
+  EXPECT_EQ(*run.status, 1);
+  EXPECT_TRUE(has_line(run.err, "upgrade: ")) << "stderr names the upgrade";
+  EXPECT_TRUE(has_line(run.err, socket_));
+}
+
+TEST_F(Upgrade, ANewProcessThatIsNotAnEdgeConnectorGetsNoSocket) {
+  start_with_echo_backend({"--upgrade-socket", socket_});
+  ASSERT_TRUE(run_until([&] { return ::access(socket_.c_str(), F_OK) == 0; }, 5s));
+  // A stranger connects and speaks something else: the old process goes on serving.
+  const int fd = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  std::snprintf(sa.sun_path, sizeof sa.sun_path, "%s", socket_.c_str());
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+  ASSERT_EQ(::send(fd, "GET / HTTP/1.0\r\n\r\n", 18, MSG_NOSIGNAL), 18);
+  char buffer[64];
+  EXPECT_LE(::recv(fd, buffer, sizeof buffer, 0), 0) << "no header, no descriptor";
+  ::close(fd);
+  EXPECT_EQ(greeting_through_edge(), "echo");
+  EXPECT_TRUE(run_until([&] { return has_line(edge().stderr_lines(), "still serving"); }, 5s));
 }
 
 }  // namespace

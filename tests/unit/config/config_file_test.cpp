@@ -291,6 +291,11 @@ const ErrorCase kErrorCases[] = {
      "[[route]]\nname = \"b\"\nlisten = \"127.0.0.1:22\"\ntarget = \"b.example\"\n",
      {"edge-connector: PATH:7: route \"b\": key listen: \"127.0.0.1:22\" is already where route "
       "\"a\" listens (line 1)"}},
+    {"DuplicateStateFile",
+     "[[route]]\nname = \"a\"\nlisten = 22\ntarget = \"a.example\"\nstate_file = \"/tmp/e.state\"\n"
+     "[[route]]\nname = \"b\"\nlisten = 23\ntarget = \"b.example\"\nstate_file = \"/tmp/e.state\"\n",
+     {"edge-connector: PATH:10: route \"b\": key state_file: \"/tmp/e.state\" is already the state "
+      "file of route \"a\" (line 1); give each route its own"}},
     {"RouteWithoutName",
      "[[route]]\nlisten = 22\ntarget = \"a.example\"\n",
      {"edge-connector: PATH:1: route #1: key name: is required in every [[route]] table"}},

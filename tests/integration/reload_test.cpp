@@ -301,7 +301,8 @@ TEST_F(Reload, AStormOfSighupsWhileClientsConnectChangesNothingAndFailsNoOne) {
   ASSERT_TRUE(run_until([&] { return loop.count("b1") >= at_storm + 50; }, 10s));
   const auto seen = loop.finish();
   EXPECT_EQ(seen.size(), 1u) << describe(seen);
-  for (const auto& line : reload_lines()) EXPECT_NE(line.find("reload: no change"), std::string::npos) << line;
+  for (const auto& line : reload_lines())
+    EXPECT_NE(line.find("reload: no change"), std::string::npos) << line;
   EXPECT_TRUE(edge().process().running());
 }
 

@@ -17,8 +17,7 @@ using namespace std::chrono_literals;
 struct Case {
   const char* key;
   std::function<void(config::Route&)> change;
-  bool listen = false, listener_options = false, discovery = false, health = false,
-       checker = false;
+  bool listen = false, listener_options = false, discovery = false, health = false, checker = false;
 };
 
 const std::vector<Case>& cases() {

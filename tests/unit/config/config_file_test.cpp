@@ -293,7 +293,8 @@ const ErrorCase kErrorCases[] = {
       "\"a\" listens (line 1)"}},
     {"DuplicateStateFile",
      "[[route]]\nname = \"a\"\nlisten = 22\ntarget = \"a.example\"\nstate_file = \"/tmp/e.state\"\n"
-     "[[route]]\nname = \"b\"\nlisten = 23\ntarget = \"b.example\"\nstate_file = \"/tmp/e.state\"\n",
+     "[[route]]\nname = \"b\"\nlisten = 23\ntarget = \"b.example\"\nstate_file = "
+     "\"/tmp/e.state\"\n",
      {"edge-connector: PATH:10: route \"b\": key state_file: \"/tmp/e.state\" is already the state "
       "file of route \"a\" (line 1); give each route its own"}},
     {"RouteWithoutName",

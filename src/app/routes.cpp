@@ -110,21 +110,26 @@ void Routes::publishRoute(const Running& running) {
   }
 }
 
+Routes::Running Routes::newRoute(const config::Route& route,
+                                 std::vector<asio::ip::tcp::acceptor> listeners) {
+  auto board = newBoard(route.name);
+  auto health = std::make_shared<health::HealthTable>(healthSettings(route), board.get());
+  Running running;
+  running.shared = std::make_shared<proxy::SharedRoute>(
+      proxy::SharedRoute{route, board, health, std::make_shared<balance::ActiveConnections>()});
+  running.key = listenKey(route);
+  for (auto& l : listeners) running.bound.push_back(l.local_endpoint());
+  running.pending = std::move(listeners);  // until attach() or the first answer
+  return running;
+}
+
 bool Routes::open(const config::Config& config, std::vector<TakenListener>& taken,
                   std::string& error) {
   config_ = config;
   for (const auto& route : config.routes) {
     auto listeners = bind(route, taken, error);
     if (listeners.empty()) return false;
-    auto board = newBoard(route.name);
-    auto health = std::make_shared<health::HealthTable>(healthSettings(route), board.get());
-    Running running;
-    running.shared = std::make_shared<proxy::SharedRoute>(
-        proxy::SharedRoute{route, board, health, std::make_shared<balance::ActiveConnections>()});
-    running.key = listenKey(route);
-    for (auto& l : listeners) running.bound.push_back(l.local_endpoint());
-    running.pending = std::move(listeners);
-    routes_.emplace(route.name, std::move(running));
+    routes_.emplace(route.name, newRoute(route, std::move(listeners)));
   }
   return true;
 }
@@ -261,14 +266,8 @@ std::string Routes::apply(const config::Config& next, std::vector<std::string>& 
         problems.push_back("route " + route.name + ": " + error);
         continue;
       }
-      auto board = newBoard(route.name);
-      auto health = std::make_shared<health::HealthTable>(healthSettings(route), board.get());
-      Running running;
-      running.shared = std::make_shared<proxy::SharedRoute>(
-          proxy::SharedRoute{route, board, health, std::make_shared<balance::ActiveConnections>()});
-      running.key = listenKey(route);
-      for (auto& l : listeners) running.bound.push_back(l.local_endpoint());
-      running.pending = std::move(listeners);  // given to the workers at its first answer
+      // Its listeners go to the workers at its first answer (onFirstRound).
+      auto running = newRoute(route, std::move(listeners));
       publishRoute(running);
       auto& placed = routes_.emplace(route.name, std::move(running)).first->second;
       startDiscovery(route.name, placed);

@@ -81,6 +81,8 @@ class Routes {
   // Binds `count` listeners for `route` (after the taken ones); empty + error on failure.
   std::vector<asio::ip::tcp::acceptor> bind(const config::Route& route,
                                             std::vector<TakenListener>& taken, std::string& error);
+  // A route with fresh targets, health and counts, its bound `listeners` pending.
+  Running newRoute(const config::Route& route, std::vector<asio::ip::tcp::acceptor> listeners);
   void giveListeners(Running& running, std::vector<asio::ip::tcp::acceptor> listeners);
   std::unique_ptr<discovery::Discovery> makeDiscovery(const std::string& name,
                                                       const config::Route& route,

@@ -3,15 +3,13 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <sstream>
 
-#include "edge_fixture.h"
+#include "config_file_fixture.h"
 #include "run_until.h"
 
 namespace edge::test {
@@ -42,40 +40,16 @@ std::string status_line(pid_t pid, const std::string& key) {
   return "";
 }
 
-class PrivilegeDrop : public EdgeFixture {
+class PrivilegeDrop : public ConfigFileFixture {
  protected:
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root (CI runs the suite as root)";
-    dir_ = ::testing::TempDir() + "edge-privilege-test.XXXXXX";
-    ASSERT_NE(::mkdtemp(dir_.data()), nullptr);
-    ::chmod(dir_.c_str(), 0755);  // the file must stay readable for reloads (README)
-    path_ = dir_ + "/edge.toml";
-  }
-  void TearDown() override {
-    EdgeFixture::TearDown();
-    if (dir_.empty()) return;
-    ::unlink(path_.c_str());
-    ::rmdir(dir_.c_str());
+    ConfigFileFixture::SetUp();
   }
   void write_config(const std::string& routes) {
-    std::ofstream out(path_, std::ios::trunc);
-    out << "dns_servers = [\"" << dns().address() << "\"]\nuser = \"nobody\"\nworkers = 2\n\n"
-        << routes;
-    out.close();
-    ::chmod(path_.c_str(), 0644);
+    write_file("dns_servers = [\"" + dns().address() + "\"]\nuser = \"nobody\"\nworkers = 2\n\n" +
+               routes);
   }
-  static std::string route(const std::string& name, std::uint16_t port) {
-    return "[[route]]\nname = \"" + name + "\"\nlisten = \"127.0.0.1:" + std::to_string(port) +
-           "\"\ntarget = \"" + kService + "\"\n\n";
-  }
-  std::string greeting(std::uint16_t port) {
-    auto client = TcpClient::connect("127.0.0.1", port, kIoTimeout);
-    if (!client) return "<connect failed>";
-    return client->read_line(kIoTimeout).value_or("<no greeting>");
-  }
-
-  std::string dir_;
-  std::string path_;
 };
 
 TEST_F(PrivilegeDrop, RunsAsNobodyAfterBindingBelow1024AndAReloadBindsAnotherSuchPort) {
@@ -87,8 +61,8 @@ TEST_F(PrivilegeDrop, RunsAsNobodyAfterBindingBelow1024AndAReloadBindsAnotherSuc
   const auto second = free_privileged_port(first);
   ASSERT_NE(first, 0);
   ASSERT_NE(second, 0);
-  write_config(route("one", first));
-  start_edge_with({.args = {"--config", path_}, .default_listen = false});
+  write_config(route("one", first, kService));
+  start_on_file();
 
   const pid_t pid = edge().process().pid();
   EXPECT_EQ(status_line(pid, "Uid:"), "Uid:\t65534\t65534\t65534\t65534");
@@ -102,7 +76,7 @@ TEST_F(PrivilegeDrop, RunsAsNobodyAfterBindingBelow1024AndAReloadBindsAnotherSuc
   }
   EXPECT_TRUE(logged);
 
-  write_config(route("one", first) + route("two", second));
+  write_config(route("one", first, kService) + route("two", second, kService));
   ASSERT_EQ(::kill(pid, SIGHUP), 0);
   ASSERT_TRUE(run_until(
       [&] {

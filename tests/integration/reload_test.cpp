@@ -8,10 +8,9 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <fstream>
 #include <thread>
 
-#include "edge_fixture.h"
+#include "config_file_fixture.h"
 #include "free_port.h"
 #include "run_until.h"
 #include "transfer.h"
@@ -21,34 +20,16 @@ namespace {
 
 constexpr const char* kOtherService = "_other._tcp.svc.test";
 
-class Reload : public EdgeFixture {
+class Reload : public ConfigFileFixture {
  protected:
-  void SetUp() override {
-    dir_ = ::testing::TempDir() + "edge-reload-test.XXXXXX";
-    ASSERT_NE(::mkdtemp(dir_.data()), nullptr);
-    path_ = dir_ + "/edge.toml";
-  }
-  void TearDown() override {
-    EdgeFixture::TearDown();
-    ::unlink(path_.c_str());
-    ::rmdir(dir_.c_str());
-  }
-
   // The file: resolvers and a short refresh at the top, then `routes` (TOML text).
   void write_config(const std::string& routes) {
-    std::ofstream out(path_, std::ios::trunc);
-    out << "dns_servers = [\"" << dns().address() << "\"]\nmin_refresh = \"100ms\"\n"
-        << "max_refresh = \"1s\"\nworkers = 2\n\n"
-        << routes;
-  }
-  static std::string route(const std::string& name, std::uint16_t port, const std::string& target,
-                           const std::string& extra = "") {
-    return "[[route]]\nname = \"" + name + "\"\nlisten = \"127.0.0.1:" + std::to_string(port) +
-           "\"\ntarget = \"" + target + "\"\n" + extra + "\n";
+    write_file("dns_servers = [\"" + dns().address() + "\"]\nmin_refresh = \"100ms\"\n" +
+               "max_refresh = \"1s\"\nworkers = 2\n\n" + routes);
   }
   EdgeProcess& start_with_config(const std::string& routes) {
     write_config(routes);
-    return start_edge_with({.args = {"--config", path_}, .default_listen = false});
+    return start_on_file();
   }
   // Rewrites the file, sends SIGHUP, waits for the reload's log line; returns it.
   std::string reload(const std::string& routes) {
@@ -73,22 +54,7 @@ class Reload : public EdgeFixture {
     }
     return out;
   }
-  std::string greeting(std::uint16_t port) {
-    auto client = TcpClient::connect("127.0.0.1", port, kIoTimeout);
-    if (!client) return "<connect failed>";
-    return client->read_line(kIoTimeout).value_or("<no greeting>");
-  }
-
-  std::string dir_;
-  std::string path_;
 };
-
-bool has_line(const std::vector<std::string>& lines, const std::string& text) {
-  for (const auto& l : lines) {
-    if (l.find(text) != std::string::npos) return true;
-  }
-  return false;
-}
 
 TEST_F(Reload, TwoRoutesServeTwoServicesFoundBySrvAndByA) {
   Backend& b1 = add_greet_echo("b1");
@@ -186,7 +152,7 @@ TEST_F(Reload, AnInvalidFileKeepsTheRunningRoutesAndSaysWhy) {
     SCOPED_TRACE(bad);
     const auto line = reload(bad);
     EXPECT_NE(line.find("; keeping the running configuration"), std::string::npos) << line;
-    EXPECT_NE(line.find(path_), std::string::npos) << "names the file: " << line;
+    EXPECT_NE(line.find(path()), std::string::npos) << "names the file: " << line;
     EXPECT_EQ(greeting(p1), "b1");
   }
   // A valid file after the invalid ones is applied.
@@ -260,9 +226,8 @@ TEST_F(Reload, AListenChangeBindsTheNewAddressFirstAndRefusesNobody) {
   const auto port = free_port();
   // Every interface, then 127.0.0.1 only, on the same port: the loop's address is served
   // throughout, by the old listener, then by the new one.
-  write_config("[[route]]\nname = \"svc\"\nlisten = \"" + std::to_string(port) + "\"\ntarget = \"" +
-               kService + "\"\n");
-  start_edge_with({.args = {"--config", path_}, .default_listen = false});
+  start_with_config("[[route]]\nname = \"svc\"\nlisten = \"" + std::to_string(port) +
+                    "\"\ntarget = \"" + kService + "\"\n");
 
   ClientLoop loop(port);
   ASSERT_TRUE(run_until([&] { return loop.count("b1") >= 50; }, 10s));

@@ -3,18 +3,16 @@
 // accepting and drains. A client loop (connect, exchange, close, every 2 ms) and 20 long
 // transfers run across the swap.
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
-#include <fstream>
 #include <mutex>
 #include <thread>
 
-#include "edge_fixture.h"
+#include "config_file_fixture.h"
 #include "free_port.h"
 #include "run_until.h"
 #include "transfer.h"
@@ -26,32 +24,15 @@ constexpr const char* kBulkService = "_bulk._tcp.svc.test";
 constexpr std::uint64_t kTransferBytes = 16ULL << 20;  // each way, per transfer
 constexpr int kTransfers = 20;
 
-class Upgrade : public EdgeFixture {
+class Upgrade : public ConfigFileFixture {
  protected:
   void SetUp() override {
-    dir_ = ::testing::TempDir() + "edge-upgrade-test.XXXXXX";
-    ASSERT_NE(::mkdtemp(dir_.data()), nullptr);
-    config_ = dir_ + "/edge.toml";
-    socket_ = dir_ + "/upgrade.sock";
-  }
-  void TearDown() override {
-    EdgeFixture::TearDown();
-    ::unlink(config_.c_str());
-    ::unlink(socket_.c_str());
-    ::rmdir(dir_.c_str());
+    ConfigFileFixture::SetUp();
+    socket_ = dir() + "/upgrade.sock";
   }
 
-  std::string dir_;
-  std::string config_;
   std::string socket_;
 };
-
-bool has_line(const std::vector<std::string>& lines, const std::string& text) {
-  for (const auto& l : lines) {
-    if (l.find(text) != std::string::npos) return true;
-  }
-  return false;
-}
 
 // Connect, read the greeting, send a line, read it back, close; every 2 ms until stopped.
 // Any other outcome (refused, reset, short answer) is a failure, kept with its description.
@@ -106,15 +87,10 @@ TEST_F(Upgrade, NoConnectionIsRefusedOrResetAndEveryTransferIsByteExact) {
   start_dns(records);
   const auto echo_port = free_port();
   const auto bulk_port = free_port();
-  {
-    std::ofstream out(config_);
-    out << "dns_servers = [\"" << dns().address() << "\"]\nworkers = 2\n"
-        << "drain_timeout = \"off\"\nupgrade_socket = \"" << socket_ << "\"\n\n"
-        << "[[route]]\nname = \"echo\"\nlisten = \"127.0.0.1:" << echo_port << "\"\ntarget = \""
-        << kService << "\"\n\n[[route]]\nname = \"bulk\"\nlisten = \"127.0.0.1:" << bulk_port
-        << "\"\ntarget = \"" << kBulkService << "\"\n";
-  }
-  start_edge_with({.args = {"--config", config_}, .default_listen = false});
+  write_file("dns_servers = [\"" + dns().address() + "\"]\nworkers = 2\n" +
+             "drain_timeout = \"off\"\nupgrade_socket = \"" + socket_ + "\"\n\n" +
+             route("echo", echo_port, kService) + route("bulk", bulk_port, kBulkService));
+  start_on_file();
   ASSERT_TRUE(run_until([&] { return ::access(socket_.c_str(), F_OK) == 0; }, 5s));
 
   ExchangeLoop loop(echo_port);
@@ -136,7 +112,7 @@ TEST_F(Upgrade, NoConnectionIsRefusedOrResetAndEveryTransferIsByteExact) {
 
   // The upgrade: the same binary stands in for the new one.
   auto next = std::make_unique<EdgeProcess>(EdgeOptions{
-      .args = {"--config", config_, "--upgrade-from", socket_}, .default_listen = false});
+      .args = {"--config", path(), "--upgrade-from", socket_}, .default_listen = false});
   EXPECT_TRUE(has_line(next->stderr_lines(), "upgrade: took 4 listening socket(s) from"));
   ASSERT_TRUE(run_until(
       [&] {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <iostream>
 #include <thread>
 
 #include "config_file_fixture.h"
@@ -239,6 +240,7 @@ TEST_F(Reload, AListenChangeBindsTheNewAddressFirstAndRefusesNobody) {
   const auto seen = loop.finish();
 
   EXPECT_EQ(seen.size(), 1u) << describe(seen);  // only greetings: no refusal, no reset
+  std::cout << "listen change during a 5 ms client loop: " << describe(seen) << "\n";
   // The old listener is gone: 127.0.0.2 (loopback too, but only every-interface served it) is
   // refused now.
   EXPECT_FALSE(TcpClient::connect("127.0.0.2", port, 1s).has_value())

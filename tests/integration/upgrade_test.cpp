@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <iostream>
 #include <mutex>
 #include <thread>
 
@@ -127,6 +128,8 @@ TEST_F(Upgrade, NoConnectionIsRefusedOrResetAndEveryTransferIsByteExact) {
   ASSERT_TRUE(run_until([&] { return loop.ok >= at_handover + 200; }, 20s));
   loop.finish();
 
+  std::cout << "upgrade: " << loop.ok << " exchanges (" << at_handover << " before the handover), "
+            << loop.failures.size() << " failed\n";
   EXPECT_TRUE(loop.failures.empty())
       << loop.failures.size() << " failures, first: " << loop.failures.front();
   ASSERT_TRUE(bulk.wait_reports(kTransfers, 10s));

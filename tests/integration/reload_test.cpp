@@ -308,5 +308,37 @@ TEST_F(Reload, SighupWithoutAConfigFileReloadsNothing) {
   EXPECT_EQ(greeting_through_edge(), "echo");
 }
 
+TEST_F(Reload, AChangeThatIsNotAboutTargetsKeepsTheRunningLookup) {
+  Backend& b1 = add_greet_echo("b1");
+  DnsRecords records;
+  add_srv(records, b1);
+  start_dns(records);
+  const auto port = free_port();
+  start_with_config(route("svc", port, kService));
+  auto lookups_started = [&] {  // a new lookup logs the target set it found first
+    int n = 0;
+    for (const auto& l : edge().stderr_lines()) {
+      const bool found = l.find(std::string("discovery: ") + kService) != std::string::npos &&
+                         l.find(" -> ") != std::string::npos;
+      n += found ? 1 : 0;
+    }
+    return n;
+  };
+  ASSERT_EQ(lookups_started(), 1);
+
+  const auto line =
+      reload(route("svc", port, kService, "connect_retries = 0\nbalance = \"round-robin\""));
+  EXPECT_NE(line.find("reload: changed route svc (balance, connect_retries)"), std::string::npos)
+      << line;
+  EXPECT_EQ(greeting(port), "b1");
+  std::this_thread::sleep_for(1500ms);  // past a refresh (max_refresh 1s): nothing new to log
+  EXPECT_EQ(lookups_started(), 1) << "the reload restarted the lookup";
+
+  // A new target name does start a lookup (the same set: logged once more).
+  reload(route("svc", port, "_edge._tcp.svc.test."));
+  EXPECT_TRUE(run_until([&] { return lookups_started() == 2; }, 5s));
+  EXPECT_EQ(greeting(port), "b1");
+}
+
 }  // namespace
 }  // namespace edge::test

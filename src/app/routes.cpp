@@ -302,7 +302,7 @@ std::string Routes::apply(const config::Config& next, std::vector<std::string>& 
           std::make_shared<health::HealthTable>(healthSettings(route), running.shared->board.get());
     }
     if (change.discovery && running.discovery) running.discovery->stop();
-    if (change.checker && running.checker) running.checker->stop();
+    if (change.checker) running.checker.reset();  // stops it; it reads the old health table
     running.shared = std::make_shared<proxy::SharedRoute>(
         proxy::SharedRoute{route, running.shared->board, health, running.shared->active});
     publishRoute(running);

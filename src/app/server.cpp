@@ -297,6 +297,9 @@ int runServer(const config::Config& config, const Reload& reload) {
   proxy::ConnectionLimits limits(max_connections, config.max_connections_per_source);
 
   asio::io_context main_io(1);
+  // Started after the privilege drop (its flusher is the first thread), but declared before the
+  // workers, which write to it until they go.
+  std::optional<log::AccessLog> access_log;
   std::vector<std::unique_ptr<Worker>> workers;
   Readiness readiness;
   Routes routes(main_io, workers, count, readiness);
@@ -338,10 +341,10 @@ int runServer(const config::Config& config, const Reload& reload) {
     spdlog::info("running as {}, keeping CAP_NET_BIND_SERVICE", describe(*identity));
   }
 
-  log::AccessLog access_log(count);  // one shard per worker; its flusher is the first thread
+  access_log.emplace(count);  // one shard per worker
   for (unsigned i = 0; i < count; ++i) {
     workers.push_back(
-        std::make_unique<Worker>(config.pipe_size, access_log.shard(workers.size()), limits));
+        std::make_unique<Worker>(config.pipe_size, access_log->shard(workers.size()), limits));
   }
   routes.attach();
   if (config.pipe_size && workers.front()->pipeSize() < config.pipe_size) {  // once, not per worker

@@ -31,11 +31,6 @@ constexpr std::chrono::seconds kFirstAnswerWait{10};
 
 }  // namespace
 
-std::string listenKey(const config::Route& route) {
-  if (!route.listen_address) return "*:" + std::to_string(route.listen_port);
-  return net::format(net::Endpoint(*route.listen_address, route.listen_port));
-}
-
 Routes::Routes(asio::io_context& main_io, std::vector<std::unique_ptr<Worker>>& workers,
                size_t worker_count, Readiness& readiness)
     : main_io_(main_io), workers_(workers), worker_count_(worker_count), readiness_(readiness) {}
@@ -47,7 +42,7 @@ Routes::~Routes() {
 std::vector<asio::ip::tcp::acceptor> Routes::bind(const config::Route& route,
                                                   std::vector<TakenListener>& taken,
                                                   std::string& error) {
-  const std::string key = listenKey(route);
+  const std::string key = config::listenKey(route);
   std::vector<asio::ip::tcp::acceptor> out;
   for (auto& t : taken) {
     if (t.key != key || t.fd.get() < 0) continue;
@@ -117,7 +112,7 @@ Routes::Running Routes::newRoute(const config::Route& route,
   Running running;
   running.shared = std::make_shared<proxy::SharedRoute>(
       proxy::SharedRoute{route, board, health, std::make_shared<balance::ActiveConnections>()});
-  running.key = listenKey(route);
+  running.key = config::listenKey(route);
   for (auto& l : listeners) running.bound.push_back(l.local_endpoint());
   running.pending = std::move(listeners);  // until attach() or the first answer
   return running;
@@ -308,7 +303,7 @@ std::string Routes::apply(const config::Config& next, std::vector<std::string>& 
     publishRoute(running);
     if (change.listen) {
       const std::string old_key = running.key;
-      running.key = listenKey(route);
+      running.key = config::listenKey(route);
       running.copies.clear();
       running.bound.clear();
       for (auto& l : listeners) running.bound.push_back(l.local_endpoint());

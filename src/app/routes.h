@@ -23,14 +23,11 @@
 
 namespace edge::app {
 
-// A listening socket another process handed over (app/handover.h), by listenKey().
+// A listening socket another process handed over (app/handover.h), by config::listenKey().
 struct TakenListener {
   std::string key;
   net::Fd fd;
 };
-
-// "ADDR:PORT", or "*:PORT" for every interface: what an upgrade matches listeners by.
-std::string listenKey(const config::Route& route);
 
 class Routes {
  public:

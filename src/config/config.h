@@ -105,4 +105,8 @@ struct Config {
 
 const char* toString(RecordType type);
 
+// Where a route listens, as one key: "ADDR:PORT", or "*:PORT" for every interface. Duplicate
+// listen addresses in a file and an upgrade's handed sockets are matched by it.
+std::string listenKey(const Route& route);
+
 }  // namespace edge::config

@@ -120,11 +120,6 @@ const Raw* lastOf(const std::vector<Raw>& raws, std::string_view flag) {
   return found;
 }
 
-std::string listenKey(const Route& route) {
-  return route.listen_address ? net::format(net::Endpoint(*route.listen_address, route.listen_port))
-                              : "*:" + std::to_string(route.listen_port);
-}
-
 // Routes of a file with [[route]] tables: the top-level route options are every route's
 // defaults, each table overrides them. Names and listen addresses must be unique; "*:P" next to
 // an explicit address on the same port is allowed (the kernel hands a connection to the socket
@@ -182,6 +177,11 @@ std::vector<Route> fileRoutes(const ConfigFile& file, Config& config, Validator&
 }
 
 }  // namespace
+
+std::string listenKey(const Route& route) {
+  return route.listen_address ? net::format(net::Endpoint(*route.listen_address, route.listen_port))
+                              : "*:" + std::to_string(route.listen_port);
+}
 
 const char* toString(RecordType type) {
   switch (type) {

@@ -192,6 +192,60 @@ void applyLogLevel(const Raw& raw, Config& cfg, Validator& v) {
   cfg.log_level = text;
 }
 
+void applyLogFormat(const Raw& raw, Config& cfg, Validator& v) {
+  const auto text = lower(raw.values.back());
+  if (text == "text") {
+    cfg.log_format = LogFormat::Text;
+  } else if (text == "json") {
+    cfg.log_format = LogFormat::Json;
+  } else {
+    v.fail(raw, raw.values.back(), "is not a log format (text or json)");
+  }
+}
+
+// "open,progress,close" in any order and subset, or "off"/"none".
+void applyAccessLog(const Raw& raw, Config& cfg, Validator& v) {
+  const auto text = lower(raw.values.back());
+  AccessLogEvents events{false, false, false};
+  if (text != "off" && text != "none") {
+    size_t start = 0;
+    while (start <= text.size()) {
+      const auto comma = std::min(text.find(',', start), text.size());
+      const auto word = std::string_view(text).substr(start, comma - start);
+      if (word == "open") {
+        events.open = true;
+      } else if (word == "progress") {
+        events.progress = true;
+      } else if (word == "close") {
+        events.close = true;
+      } else {
+        v.fail(raw, raw.values.back(),
+               "is not a list of access-log events (open, progress, close) or off");
+        return;
+      }
+      start = comma + 1;
+    }
+  }
+  cfg.access_log = events;
+}
+
+// ADDR:PORT with an IP address, or "off".
+void applyAdmin(const Raw& raw, Config& cfg, Validator& v) {
+  const auto& text = raw.values.back();
+  if (lower(text) == "off") {
+    cfg.admin.reset();
+    cfg.admin_explicit = true;
+    return;
+  }
+  auto hp = net::parseHostPort(text, /*allow_bare_port=*/false, /*min_port=*/0);
+  if (!hp || !hp->address || !hp->port) {
+    v.fail(raw, text, "is not ADDR:PORT (ADDR an IP address, PORT 0-65535) or off");
+    return;
+  }
+  cfg.admin = asio::ip::tcp::endpoint(*hp->address, *hp->port);
+  cfg.admin_explicit = true;
+}
+
 // Literal text (no escapes): greetings worth checking are printable ("SSH-2.0-", "220 ", "+OK").
 void applyHealthCheckExpect(const Raw& raw, Route& cfg, Validator& v) {
   const auto& text = raw.values.back();
@@ -287,6 +341,14 @@ void applyOne(const Raw& raw, Config& cfg, Route& route, Validator& v) {
     if (auto n = number(raw, v)) cfg.workers = static_cast<unsigned>(*n);
   } else if (flag == "--log-level") {
     applyLogLevel(raw, cfg, v);
+  } else if (flag == "--log-format") {
+    applyLogFormat(raw, cfg, v);
+  } else if (flag == "--access-log") {
+    applyAccessLog(raw, cfg, v);
+  } else if (flag == "--log-progress-interval") {
+    if (auto d = v.duration(raw, true)) cfg.log_progress_interval = *d;
+  } else if (flag == "--admin") {
+    applyAdmin(raw, cfg, v);
   } else if (flag == "--balance") {
     if (auto p = balance::parsePolicy(lower(raw.values.back()))) {
       route.balance = *p;

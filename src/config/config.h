@@ -2,6 +2,7 @@
 // The effective configuration: plain values, no logic. Built by config/load.h.
 
 #include <asio/ip/address.hpp>
+#include <asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -15,6 +16,17 @@ namespace edge::config {
 using Duration = std::chrono::milliseconds;
 
 enum class RecordType { Srv, A, Aaaa };
+
+enum class LogFormat { Text, Json };
+
+// Which access-log events are written (--access-log open,progress,close | off).
+struct AccessLogEvents {
+  bool open = true;
+  bool progress = true;
+  bool close = true;
+  bool any() const { return open || progress || close; }
+  bool operator==(const AccessLogEvents&) const = default;
+};
 
 // One service: where it listens, what it discovers, how it connects. Every field is a route
 // option (scope "route" in config/options.cpp); written at the top level of the file, it is the
@@ -86,6 +98,17 @@ struct Config {
   unsigned workers = 0;
 
   std::string log_level = "info";
+  LogFormat log_format = LogFormat::Text;  // application log (stderr) and access log (stdout)
+  AccessLogEvents access_log;
+  // A `progress` access-log event for every connection open this long, and again every interval.
+  std::optional<Duration> log_progress_interval{Duration{600000}};
+
+  // Admin HTTP endpoint (metrics, targets, connections, status page); nullopt: off.
+  // `admin_explicit`: the operator chose it, so failing to bind it stops start-up; the default
+  // address being taken (a second instance on the host network) is only a warning.
+  std::optional<asio::ip::tcp::endpoint> admin{
+      asio::ip::tcp::endpoint(asio::ip::make_address_v4("127.0.0.1"), 9901)};
+  bool admin_explicit = false;
 
   // The file the routes came from (--config / EDGE_CONFIG); SIGHUP reads it again.
   std::optional<std::string> config_file;
@@ -104,6 +127,9 @@ struct Config {
 };
 
 const char* toString(RecordType type);
+const char* toString(LogFormat format);  // "text", "json"
+// "open,progress,close" (those on), or "off".
+std::string toString(const AccessLogEvents& events);
 
 // Where a route listens, as one key: "ADDR:PORT", or "*:PORT" for every interface. Duplicate
 // listen addresses in a file and an upgrade's handed sockets are matched by it.

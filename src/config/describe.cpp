@@ -52,6 +52,10 @@ std::vector<std::string> describeLines(const Config& config) {
       << " workers=" << (config.workers ? std::to_string(config.workers) : std::string("auto"))
       << " config=" << config.config_file.value_or("none")
       << " user=" << config.user.value_or("none") << " group=" << config.group.value_or("none")
+      << " admin=" << (config.admin ? net::format(*config.admin) : std::string("off"))
+      << " log_format=" << toString(config.log_format)
+      << " access_log=" << toString(config.access_log)
+      << " log_progress_interval=" << formatDuration(config.log_progress_interval)
       << " routes=" << config.routes.size();
   std::vector<std::string> lines{out.str()};
   for (const auto& route : config.routes) lines.push_back(describe(route));

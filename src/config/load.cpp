@@ -183,6 +183,19 @@ std::string listenKey(const Route& route) {
                               : "*:" + std::to_string(route.listen_port);
 }
 
+const char* toString(LogFormat format) {
+  return format == LogFormat::Json ? "json" : "text";
+}
+
+std::string toString(const AccessLogEvents& events) {
+  std::string out;
+  for (auto [on, name] : {std::pair{events.open, "open"}, std::pair{events.progress, "progress"},
+                          std::pair{events.close, "close"}}) {
+    if (on) out += (out.empty() ? "" : ",") + std::string(name);
+  }
+  return out.empty() ? "off" : out;
+}
+
 const char* toString(RecordType type) {
   switch (type) {
     case RecordType::Srv:

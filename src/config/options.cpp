@@ -113,6 +113,17 @@ constexpr OptionSpec kOptions[] = {
      "serve the listening sockets to a later process (--upgrade-from) on this Unix socket"},
     {"--log-level", "EDGE_LOG_LEVEL", "log_level", Global, "LEVEL", "info",
      "trace, debug, info, warn, error or off (application log on stderr)"},
+    {"--log-format", "EDGE_LOG_FORMAT", "log_format", Global, "text|json", "text",
+     "logs as logfmt text, or as JSON lines (one object per line) for CloudWatch, Loki, jq"},
+    {"--access-log", "EDGE_ACCESS_LOG", "access_log", Global, "EVENTS|off", "open,progress,close",
+     "access-log events on stdout: any of open, progress, close (comma list), or off"},
+    {"--log-progress-interval", "EDGE_LOG_PROGRESS_INTERVAL", "log_progress_interval", Global,
+     "DURATION|off", "10m",
+     "a progress access-log event for each connection open this long, and again every interval",
+     false, Millis, 1000, kYearMs},
+    {"--admin", "EDGE_ADMIN", "admin", Global, "ADDR:PORT|off", "127.0.0.1:9901",
+     "admin HTTP endpoint (/metrics, /ready, /targets, /connections, status page); if the "
+     "default is taken, a warning; a chosen address that cannot be bound stops start-up"},
 };
 
 }  // namespace

@@ -50,6 +50,15 @@ Value globalValue(const Config& c, std::string_view flag) {
   }
   if (flag == "--workers") return c.workers ? Value(std::to_string(c.workers)) : std::nullopt;
   if (flag == "--log-level") return tomlString(c.log_level);
+  if (flag == "--log-format") return tomlString(toString(c.log_format));
+  if (flag == "--access-log") return tomlString(toString(c.access_log));
+  if (flag == "--log-progress-interval") return msOrOff(c.log_progress_interval);
+  if (flag == "--admin") {
+    // Written only when chosen: loaded back, the default must stay a default (a warning, not an
+    // exit, when its port is taken).
+    if (!c.admin_explicit) return std::nullopt;
+    return tomlString(c.admin ? net::format(*c.admin) : "off");
+  }
   if (flag == "--user") return text(c.user);
   if (flag == "--group") return text(c.group);
   if (flag == "--upgrade-from") return text(c.upgrade_from);

@@ -380,4 +380,13 @@ std::string Routes::describeListeners() const {
   return out;
 }
 
+void Routes::forEach(const std::function<void(const RouteState&)>& f) const {
+  for (const auto& route : config_.routes) {
+    auto it = routes_.find(route.name);
+    if (it == routes_.end() || !it->second.shared) continue;
+    const Running& r = it->second;
+    f(RouteState{r.shared->settings, *r.shared, r.discovery.get(), r.checker.get(), r.bound});
+  }
+}
+
 }  // namespace edge::app

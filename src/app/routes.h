@@ -29,6 +29,16 @@ struct TakenListener {
   net::Fd fd;
 };
 
+// One running route as /metrics, /targets and /ready see it (main thread; valid during the
+// call only).
+struct RouteState {
+  const config::Route& settings;
+  const proxy::SharedRoute& shared;
+  const discovery::Discovery* discovery;  // null if its resolver could not be set up
+  const health::Checker* checker;         // null without --health-check-interval
+  const std::vector<net::Endpoint>& bound;
+};
+
 class Routes {
  public:
   // `workers` may still be empty: it is read from attach() on; `worker_count` sockets are bound
@@ -61,6 +71,8 @@ class Routes {
   // Where the routes listen, for the start-up line: "ADDR" (one default route) or
   // "ADDR (NAME), ...".
   std::string describeListeners() const;
+  // Every running route, in the configuration's order.
+  void forEach(const std::function<void(const RouteState&)>& f) const;
 
  private:
   struct Running {

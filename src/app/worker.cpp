@@ -13,7 +13,8 @@ void Worker::setRoute(std::shared_ptr<const proxy::SharedRoute> route) {
   auto& slot = routes_[route->settings.name];
   if (!slot) slot = std::make_unique<Route>();
   if (route->settings.idle_timeout) idle_sweep_.cover(*route->settings.idle_timeout);
-  slot->context = std::make_shared<proxy::RouteContext>(io_, std::move(route));
+  auto& counters = ctx_.metrics.route(route->settings.name);
+  slot->context = std::make_shared<proxy::RouteContext>(io_, std::move(route), counters);
 }
 
 void Worker::addListener(const std::string& name, std::string key,
@@ -27,7 +28,7 @@ void Worker::addListener(const std::string& name, std::string key,
         accepted(route, std::move(socket), peer);
       },
       [this, &route](net::Socket socket, const net::Endpoint& peer) {
-        refuse(route.context->settings.name, socket, peer, "out of descriptors");
+        refuse(route, socket, peer, metrics::Limit::Descriptors, "out of descriptors");
       });
   if (started_) acceptor->start();
   route.listeners.push_back({std::move(key), std::move(acceptor)});
@@ -36,20 +37,26 @@ void Worker::addListener(const std::string& name, std::string key,
 void Worker::accepted(Route& route, net::Socket socket, const net::Endpoint& peer) {
   switch (ctx_.limits.admit(peer)) {
     case proxy::ConnectionLimits::Verdict::Admitted:
+      route.context->counters.accepted.add();
       return proxy::Session::start(ctx_, route.context, std::move(socket), peer);
     case proxy::ConnectionLimits::Verdict::TotalLimit:
-      return refuse(route.context->settings.name, socket, peer, "--max-connections reached");
+      return refuse(route, socket, peer, metrics::Limit::MaxConnections,
+                    "--max-connections reached");
     case proxy::ConnectionLimits::Verdict::SourceLimit:
-      return refuse(route.context->settings.name, socket, peer,
+      return refuse(route, socket, peer, metrics::Limit::PerSource,
                     "--max-connections-per-source reached");
   }
 }
 
-void Worker::refuse(std::string_view route, net::Socket& socket, const net::Endpoint& peer,
-                    std::string_view why) {
+void Worker::refuse(Route& route, net::Socket& socket, const net::Endpoint& peer,
+                    metrics::Limit limit, std::string_view why) {
+  auto& counters = route.context->counters;
+  counters.accepted.add();
+  counters.refused[static_cast<size_t>(limit)].add();
+  counters.closed[static_cast<size_t>(proxy::CloseReason::Limit)].add();
   log::AccessRecord record;
   record.end = std::chrono::system_clock::now();
-  record.route = route;
+  record.route = route.context->settings.name;
   record.client = peer;
   record.reason = proxy::CloseReason::Limit;
   record.error = why;

@@ -61,6 +61,9 @@ class Worker {
   // Closes every open connection now.
   void closeAll();
 
+  // This worker's counters (any thread may read them).
+  const metrics::WorkerMetrics& metrics() const { return ctx_.metrics; }
+
  private:
   struct Listening {
     std::string key;
@@ -73,7 +76,7 @@ class Worker {
 
   void accepted(Route& route, net::Socket socket, const net::Endpoint& peer);
   // Closes a client at once, with close=limit and `why` in the access log.
-  void refuse(std::string_view route, net::Socket& socket, const net::Endpoint& peer,
+  void refuse(Route& route, net::Socket& socket, const net::Endpoint& peer, metrics::Limit limit,
               std::string_view why);
   void retire(Listening& listening);
   void drained();

@@ -229,7 +229,30 @@ void Discovery::onResult(LookupResult result) {
   } else {
     onFailure(result, now);
   }
+  publishStatus(result, now);
   if (auto first = std::exchange(on_first_round_, nullptr)) first();
+}
+
+DiscoveryStatus Discovery::status() const {
+  std::lock_guard lock(status_mutex_);
+  return status_;
+}
+
+void Discovery::publishStatus(const LookupResult& result, Clock::time_point now) {
+  const auto wall = std::chrono::system_clock::now();
+  auto toWall = [&](Clock::time_point t) {
+    return wall + std::chrono::duration_cast<std::chrono::system_clock::duration>(t - now);
+  };
+  std::lock_guard lock(status_mutex_);
+  status_.answered = true;
+  if (last_good_ && last_success_ != Clock::time_point{})
+    status_.last_success = toWall(last_success_);
+  status_.next_lookup = toWall(next_due_);
+  status_.failures = failures_;
+  status_.last_known_good = failures_ > 0 && last_good_ && !expired_;
+  status_.from_state_file = serving_saved_ && !expired_;
+  status_.expired = expired_;
+  if (!result.error.empty()) status_.last_error = result.error;
 }
 
 void Discovery::onSuccess(LookupResult& result, Clock::time_point now) {

@@ -10,6 +10,8 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,6 +28,18 @@ struct DiscoveryStats {
   std::atomic<uint64_t> lookups_ok{0};
   std::atomic<uint64_t> lookups_failed{0};
   std::atomic<uint64_t> target_changes{0};
+};
+
+// Where discovery stands, for /targets, /ready and /metrics (copied under a lock).
+struct DiscoveryStatus {
+  bool answered = false;  // a lookup round ended (either way)
+  std::optional<std::chrono::system_clock::time_point> last_success;  // the last answer
+  std::chrono::system_clock::time_point next_lookup{};
+  unsigned failures = 0;         // consecutive failed lookups
+  bool last_known_good = false;  // DNS fails and the targets are an earlier answer's
+  bool from_state_file = false;  // ... or the saved ones (--state-file)
+  bool expired = false;          // --max-stale passed: the targets were dropped
+  std::string last_error;        // of the last failed lookup
 };
 
 class Discovery {
@@ -48,6 +62,7 @@ class Discovery {
   void stop();
 
   const DiscoveryStats& stats() const { return stats_; }
+  DiscoveryStatus status() const;  // any thread
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -69,6 +84,7 @@ class Discovery {
   // Writes the state file when the set changed or its saved-at is a minute old; a failure is
   // logged once per distinct error.
   void save(bool changed, Clock::time_point now);
+  void publishStatus(const LookupResult& result, Clock::time_point now);  // after each round
 
   const config::Route config_;
   TargetBoard& board_;
@@ -94,6 +110,9 @@ class Discovery {
   Clock::time_point last_save_{};
   bool saved_once_ = false;
   std::string last_save_error_;
+
+  mutable std::mutex status_mutex_;
+  DiscoveryStatus status_;  // guarded by status_mutex_
 
   std::atomic<bool> stopping_{false};
   std::function<void()> on_first_round_;  // discovery thread once started

@@ -135,6 +135,10 @@ void Checker::startRound() {
     }
   }
   table_.prune();  // endpoints that left DNS are not checked, nor kept
+  {
+    std::lock_guard lock(results_mutex_);
+    std::erase_if(results_, [&](const auto& kv) { return !seen.contains(kv.first); });
+  }
   if (pending_.empty()) return roundEnded();
   launchNext();
 }
@@ -149,7 +153,17 @@ void Checker::launchNext() {
   if (running_ == 0 && pending_.empty()) roundEnded();
 }
 
+std::vector<std::pair<net::Endpoint, Checker::Results>> Checker::results() const {
+  std::lock_guard lock(results_mutex_);
+  return {results_.begin(), results_.end()};
+}
+
 void Checker::finished(const Job& job, bool passed, const std::string& cause) {
+  {
+    std::lock_guard lock(results_mutex_);
+    auto& r = results_[job.endpoint];
+    ++(passed ? r.passed : r.failed);
+  }
   if (passed) {
     table_.checkPassed(job.endpoint, job.name);
   } else {

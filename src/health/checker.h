@@ -13,8 +13,11 @@
 #include <chrono>
 #include <cstddef>
 #include <deque>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
+#include <vector>
 
 #include "discovery/target_board.h"
 #include "health/health_table.h"
@@ -44,6 +47,13 @@ class Checker {
 
   size_t rounds() const { return rounds_.load(std::memory_order_acquire); }  // completed
 
+  struct Results {
+    uint64_t passed = 0;
+    uint64_t failed = 0;
+  };
+  // Check results per endpoint of the current target set (any thread).
+  std::vector<std::pair<net::Endpoint, Results>> results() const;
+
  private:
   class Check;
   struct Job {
@@ -66,6 +76,8 @@ class Checker {
   std::deque<Job> pending_;  // this round's endpoints not started yet
   size_t running_ = 0;
   std::atomic<size_t> rounds_{0};
+  mutable std::mutex results_mutex_;
+  std::unordered_map<net::Endpoint, Results, net::EndpointHash> results_;  // results_mutex_
   std::thread thread_;
 };
 

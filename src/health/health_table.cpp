@@ -89,6 +89,7 @@ void HealthTable::connectFailed(const net::Endpoint& endpoint, std::string_view 
     // Back-off first, probe slot second: no reader sees both open at once.
     e.until.store(ticks(now + e.backoff), std::memory_order_release);
     e.probe_until.store(0, std::memory_order_release);
+    ++counts_[endpoint].ejections;
     spdlog::warn("target {} ({}) still failing: {}; next probe in {}", net::format(endpoint),
                  e.name, cause, durationText(e.backoff));
     return;
@@ -100,6 +101,7 @@ void HealthTable::connectFailed(const net::Endpoint& endpoint, std::string_view 
   auto next = std::make_shared<Map>(*current);
   next->emplace(endpoint, std::move(entry));
   publishLocked(std::move(next));
+  ++counts_[endpoint].ejections;
   spdlog::warn("target {} ({}) ejected: {}; back-off {}", net::format(endpoint), name, cause,
                durationText(settings_.backoff));
 }
@@ -130,6 +132,7 @@ void HealthTable::checkFailed(const net::Endpoint& endpoint, std::string_view na
     next->emplace(endpoint, std::move(entry));
     publishLocked(std::move(next));
   }
+  ++counts_[endpoint].ejections;
   spdlog::warn("target {} ({}) ejected: {}; back until a health check passes",
                net::format(endpoint), name, cause);
 }
@@ -146,6 +149,7 @@ void HealthTable::readmitLocked(const net::Endpoint& endpoint, std::string_view 
   auto next = std::make_shared<Map>(*current);
   next->erase(endpoint);
   publishLocked(std::move(next));
+  ++counts_[endpoint].readmissions;
   fail_open_logged_.store(false, std::memory_order_release);  // a new episode may be logged
   spdlog::info("target {} ({}) readmitted", net::format(endpoint), name);
 }
@@ -170,12 +174,27 @@ void HealthTable::publishLocked(std::shared_ptr<Map> map) {
     for (const auto& target : set->targets)
       known.insert(target.endpoints.begin(), target.endpoints.end());
     std::erase_if(*map, [&](const auto& kv) { return !known.contains(kv.first); });
+    std::erase_if(counts_, [&](const auto& kv) { return !known.contains(kv.first); });
   }
   // Map and version first: a reader that sees the new count refreshes to a map at least as new.
   const size_t size = map->size();
   map_ = std::move(map);
   version_.fetch_add(1, std::memory_order_release);
   count_.store(size, std::memory_order_release);
+}
+
+std::string_view HealthTable::stateOf(const net::Endpoint& endpoint, Clock::time_point now) const {
+  std::lock_guard lock(mutex_);
+  auto it = map_->find(endpoint);
+  if (it == map_->end()) return "healthy";
+  const Entry& e = *it->second;
+  if (e.check_failed.load(std::memory_order_acquire)) return "check_failed";
+  return ticks(now) < e.until.load(std::memory_order_acquire) ? "ejected" : "probing";
+}
+
+std::vector<std::pair<net::Endpoint, HealthTable::Counts>> HealthTable::counts() const {
+  std::lock_guard lock(mutex_);
+  return {counts_.begin(), counts_.end()};
 }
 
 HealthTable::Clock::duration HealthTable::backoffOf(const net::Endpoint& endpoint) const {

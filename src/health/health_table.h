@@ -25,6 +25,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "discovery/target_board.h"
 #include "net/endpoint.h"
@@ -116,6 +117,17 @@ class HealthTable {
     return reader.view().claim(endpoint, now);
   }
   size_t size() const { return count_.load(std::memory_order_acquire); }
+
+  // For /targets and /metrics (any thread; takes the lock).
+  // "healthy", "ejected" (back-off running), "probing" (back-off over, waiting for a probe's
+  // verdict) or "check_failed" (until a health check passes).
+  std::string_view stateOf(const net::Endpoint& endpoint, Clock::time_point now) const;
+  struct Counts {
+    uint64_t ejections = 0;
+    uint64_t readmissions = 0;
+  };
+  // Endpoints of the current target set that were ever ejected.
+  std::vector<std::pair<net::Endpoint, Counts>> counts() const;
   Clock::duration backoffOf(const net::Endpoint& endpoint) const;
 
  private:
@@ -130,6 +142,7 @@ class HealthTable {
   std::atomic<uint64_t> version_{1};  // of map_: readers refresh their copy when it moved
   std::shared_ptr<const Map> map_;    // under mutex_
   std::atomic<bool> fail_open_logged_{false};
+  std::unordered_map<net::Endpoint, Counts, net::EndpointHash> counts_;  // under mutex_
   mutable std::mutex mutex_;
 };
 

@@ -19,6 +19,7 @@
 #include "config/config.h"
 #include "discovery/target_board.h"
 #include "health/health_table.h"
+#include "metrics/worker_metrics.h"
 #include "proxy/connect_deadlines.h"
 
 namespace edge::proxy {
@@ -34,14 +35,16 @@ struct SharedRoute {
 
 class RouteContext {
  public:
-  RouteContext(asio::io_context& io, std::shared_ptr<const SharedRoute> shared)
+  RouteContext(asio::io_context& io, std::shared_ptr<const SharedRoute> shared,
+               metrics::RouteCounters& route_counters)
       : shared_(std::move(shared)),
         settings(shared_->settings),
         board(*shared_->board),
         health_table(*shared_->health),
         health(*shared_->health),
         deadlines(io, shared_->settings.connect_timeout),
-        balancer(shared_->settings.balance, shared_->active.get()) {}
+        balancer(shared_->settings.balance, shared_->active.get()),
+        counters(route_counters) {}
   RouteContext(const RouteContext&) = delete;
   RouteContext& operator=(const RouteContext&) = delete;
 
@@ -57,6 +60,7 @@ class RouteContext {
   health::HealthTable::Reader health;  // this worker's lock-free reads of it
   ConnectDeadlines deadlines;          // this worker's connects on this route
   balance::Balancer balancer;          // this worker's picks (round-robin state)
+  metrics::RouteCounters& counters;    // this worker's, for the route's name (outlive reloads)
 };
 
 }  // namespace edge::proxy

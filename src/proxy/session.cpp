@@ -114,6 +114,8 @@ void Session::connectNext() {
       continue;
     }
     ++attempts_;
+    target_counters_ = &route_->counters.target(pick->endpoint);
+    target_counters_->attempts.add();
     switch (connectTo(pick->endpoint, ec)) {
       case ConnectStep::Connected:
         return connected(/*waited=*/false);
@@ -188,6 +190,11 @@ void Session::deadlinePassed() {  // only while queued: while connect_op_ waits
 }
 
 void Session::attemptFailed(const std::error_code& ec) {
+  const auto failure = timed_out_ || ec.value() == ETIMEDOUT ? metrics::ConnectFailure::Timeout
+                       : ec.value() == ECONNREFUSED          ? metrics::ConnectFailure::Refused
+                                                             : metrics::ConnectFailure::Other;
+  target_counters_->failures[static_cast<size_t>(failure)].add();
+  target_counters_ = nullptr;
   error_ = timed_out_ ? "connect timeout" : ec.message();
   timed_out_ = false;
   const auto& endpoint = *target_endpoint_;
@@ -209,6 +216,10 @@ bool Session::alreadyFailed(const net::Endpoint& endpoint) const {
 
 void Session::connected(bool waited) {
   route_->health.connectSucceeded(*target_endpoint_, target_name_);
+  route_->counters.connect_seconds.observe(
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_));
+  target_counters_->opened.add();
+  opened_ = true;
   if (route_->settings.balance == balance::Policy::LeastConnections) {
     route_->shared().active->opened(*target_endpoint_);
     counted_ = true;  // closed() in the destructor
@@ -277,6 +288,12 @@ void Session::end() {
   record.attempts = attempts_;
   record.error = error_;
   ctx_.access_log.write(record);
+  auto& counters = route_->counters;
+  counters.closed[static_cast<size_t>(reason_)].add();
+  counters.bytes_to_target.add(record.bytes_to_target);
+  counters.bytes_to_client.add(record.bytes_to_client);
+  counters.connection_seconds.observe(record.duration);
+  if (opened_) target_counters_->closed.add();
   std::error_code ignored;
   client_.close(ignored);
   target_.close(ignored);

@@ -83,6 +83,7 @@ class Session final : PumpOwner, net::ReactorOp::Callbacks, ConnectDeadlines::Wa
   std::string_view target_name_;
   std::string error_;
   std::optional<net::Endpoint> target_endpoint_;
+  metrics::TargetCounters* target_counters_ = nullptr;  // the target being tried or connected
   net::Endpoint client_endpoint_;
   Clock::time_point started_;
   Clock::time_point quiet_since_;  // only with --idle-timeout: when a sweep last saw bytes move
@@ -93,6 +94,7 @@ class Session final : PumpOwner, net::ReactorOp::Callbacks, ConnectDeadlines::Wa
   bool aborted_ = false;
   bool timed_out_ = false;  // the waiting connect ran out of time
   bool counted_ = false;    // in the route's ActiveConnections (least-connections)
+  bool opened_ = false;     // connected: counted in its target's opened (and closed at the end)
 };
 
 }  // namespace edge::proxy

@@ -10,6 +10,7 @@
 #include <random>
 
 #include "log/access_log.h"
+#include "metrics/worker_metrics.h"
 #include "proxy/connection_limits.h"
 #include "proxy/intrusive_list.h"
 #include "proxy/pipe_pool.h"
@@ -35,6 +36,7 @@ struct WorkerContext {
   log::AccessLog::Shard& access_log;  // this worker's
   ConnectionLimits& limits;           // the process's; a session releases its place at the end
   std::mt19937_64 rng;
+  metrics::WorkerMetrics metrics;  // this worker's counters, read by scrapes
   IntrusiveList<Session> sessions;
   std::function<void()> on_session_closed;  // after a session left `sessions`
   PipePool pipes;

@@ -5,12 +5,16 @@
 #include <asio/post.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
+#include <atomic>
 #include <csignal>
+#include <future>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
 #include <vector>
 
+#include "admin/admin_server.h"
 #include "app/descriptor_plan.h"
 #include "app/handover.h"
 #include "app/privileges.h"
@@ -85,6 +89,47 @@ class Lifecycle {
     drainWorkers(/*retire=*/false);
   }
 
+  // SIGHUP or POST /reload: reads the configuration again; applies it if valid, else keeps
+  // what runs. Returns (applied, what happened) for the admin endpoint's answer.
+  // `cause` names it in the log ("signal SIGHUP", "POST /reload").
+  std::pair<bool, std::string> reloadNow(std::string_view cause = "signal SIGHUP") {
+    if (phase_ != Phase::Running) {
+      spdlog::info("{}: draining; not reloading", cause);
+      return {false, "draining; not reloading"};
+    }
+    if (!serving_) {  // the first DNS wait: routes are not all set up yet
+      spdlog::info("{}: reloading once serving starts", cause);
+      reload_pending_ = true;
+      return {true, "not serving yet: reloading once serving starts"};
+    }
+    if (!config().config_file) {
+      spdlog::info("{}: nothing to reload (no --config file)", cause);
+      return {false, "nothing to reload (no --config file)"};
+    }
+    auto loaded = reload_();
+    if (!loaded.config) {
+      ++reload_failures_;
+      std::string why;
+      for (const auto& line : loaded.errors) why += (why.empty() ? "" : "; ") + line;
+      spdlog::error("reload: {}; keeping the running configuration ({} failed reload(s) so far)",
+                    why, reload_failures_);
+      return {false, why + "; keeping the running configuration"};
+    }
+    const auto& next = *loaded.config;
+    for (const auto& note : globalNotes(config(), next)) spdlog::warn("reload: {}", note);
+    if (next.log_level != config().log_level) log::setLevel(next.log_level);
+    std::vector<std::string> problems;
+    const auto changes = routes_.apply(next, problems);
+    if (!problems.empty()) ++reload_failures_;
+    std::string said;
+    for (const auto& p : problems) {
+      spdlog::error("reload: {} ({} failed reload(s) so far)", p, reload_failures_);
+      said += p + "\n";
+    }
+    spdlog::info("reload: {}", changes.empty() ? "no change" : changes);
+    return {problems.empty(), said + (changes.empty() ? "no change" : changes)};
+  }
+
   // Runs when a drain starts (signal or upgrade): no handover to a new process from then on.
   void onDrainStart(std::function<void()> f) { on_drain_start_ = std::move(f); }
 
@@ -136,42 +181,6 @@ class Lifecycle {
   }
 
   const config::Config& config() const { return routes_.config(); }
-
-  // SIGHUP: reads the configuration again; applies it if valid, else keeps what runs.
-  void reloadNow() {
-    if (phase_ != Phase::Running) {
-      spdlog::info("signal SIGHUP: draining; not reloading");
-      return;
-    }
-    if (!serving_) {  // the first DNS wait: routes are not all set up yet
-      spdlog::info("signal SIGHUP: reloading once serving starts");
-      reload_pending_ = true;
-      return;
-    }
-    if (!config().config_file) {
-      spdlog::info("signal SIGHUP: nothing to reload (no --config file)");
-      return;
-    }
-    auto loaded = reload_();
-    if (!loaded.config) {
-      ++reload_failures_;
-      std::string why;
-      for (const auto& line : loaded.errors) why += (why.empty() ? "" : "; ") + line;
-      spdlog::error("reload: {}; keeping the running configuration ({} failed reload(s) so far)",
-                    why, reload_failures_);
-      return;
-    }
-    const auto& next = *loaded.config;
-    for (const auto& note : globalNotes(config(), next)) spdlog::warn("reload: {}", note);
-    if (next.log_level != config().log_level) log::setLevel(next.log_level);
-    std::vector<std::string> problems;
-    const auto changes = routes_.apply(next, problems);
-    if (!problems.empty()) ++reload_failures_;
-    for (const auto& p : problems) {
-      spdlog::error("reload: {} ({} failed reload(s) so far)", p, reload_failures_);
-    }
-    spdlog::info("reload: {}", changes.empty() ? "no change" : changes);
-  }
 
   // Global options a running process cannot change: said once per reload that changes them.
   static std::vector<std::string> globalNotes(const config::Config& a, const config::Config& b) {
@@ -275,6 +284,92 @@ class Lifecycle {
 // the workers serve anyway; DNS down is no reason not to serve (targets come when it answers).
 constexpr std::chrono::seconds kFirstAnswerWait{10};
 
+// --- Admin endpoint (--admin) ---------------------------------------------------------------
+
+// POST /reload, on an admin thread: the reload runs on the main thread, as a SIGHUP's does; this
+// waits for its result, but not past the end of the main loop (shutdown) or kReloadWait.
+constexpr std::chrono::seconds kReloadWait{30};
+
+std::pair<bool, std::string> reloadOnMainThread(asio::io_context& main_io, Lifecycle& lifecycle,
+                                                const std::atomic<bool>& main_done) {
+  using Result = std::pair<bool, std::string>;
+  auto promise = std::make_shared<std::promise<Result>>();
+  auto future = promise->get_future();
+  asio::post(main_io,
+             [promise, &lifecycle] { promise->set_value(lifecycle.reloadNow("POST /reload")); });
+  const auto until = std::chrono::steady_clock::now() + kReloadWait;
+  while (future.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
+    if (main_done) return {false, "stopping; not reloading"};
+    if (std::chrono::steady_clock::now() > until)
+      return {false, "the reload did not finish in time"};
+  }
+  try {
+    return future.get();
+  } catch (const std::future_error&) {  // the main loop ended with the reload still queued
+    return {false, "stopping; not reloading"};
+  }
+}
+
+admin::Handlers adminHandlers(const config::Config& config, asio::io_context& main_io,
+                              Readiness& readiness, Lifecycle& lifecycle,
+                              const std::atomic<bool>& main_done) {
+  admin::Handlers h;
+  h.ready = [&readiness] {
+    return std::pair<bool, std::string>(readiness.ready(), std::string(readiness.reason()));
+  };
+  h.reload = [&main_io, &lifecycle, &main_done] {
+    return reloadOnMainThread(main_io, lifecycle, main_done);
+  };
+  // Placeholders until the metrics and the targets/connections views are wired: the routes as
+  // configured at start-up, without targets.
+  h.metrics = [] { return std::string("# no metrics yet\n"); };
+  h.targets = [routes = config.routes] {
+    auto out = nlohmann::json::object({{"routes", nlohmann::json::array()}});
+    for (const auto& r : routes) {
+      out["routes"].push_back({{"name", r.name},
+                               {"listen", config::listenKey(r)},
+                               {"target", r.target},
+                               {"type", config::toString(r.type)},
+                               {"targets", nlohmann::json::array()}});
+    }
+    return out.dump();
+  };
+  h.connections = [](std::optional<std::string>, size_t) {
+    return std::string(R"({"connections": []})");
+  };
+  return h;
+}
+
+// Binds the admin endpoint with the listeners, before the privilege drop (start() comes after
+// it). Returns false when start-up must stop: an address the operator chose cannot be bound. The
+// default address being taken (a second instance on a host network) only costs the endpoint.
+bool bindAdmin(const config::Config& config, admin::Handlers handlers,
+               std::unique_ptr<admin::AdminServer>& out) {
+  if (!config.admin) {
+    spdlog::info("admin endpoint off");
+    return true;
+  }
+  admin::AdminServer::BindError error;
+  out = admin::AdminServer::bind(*config.admin, std::move(handlers), error);
+  if (out) {
+    spdlog::info("admin endpoint on http://{}/", net::format(out->endpoint()));
+    return true;
+  }
+  if (config.admin_explicit) {
+    spdlog::error("admin endpoint (--admin): {} (`--admin off` runs without it)", error.message);
+    return false;
+  }
+  if (error.code == std::errc::address_in_use) {
+    spdlog::warn(
+        "admin endpoint: {}: the default address is taken (another edge-connector on this "
+        "host?); running without the admin endpoint (--admin ADDR:PORT chooses another)",
+        error.message);
+  } else {
+    spdlog::warn("admin endpoint: {}; running without the admin endpoint", error.message);
+  }
+  return true;
+}
+
 }  // namespace
 
 int runServer(const config::Config& config, const Reload& reload) {
@@ -330,6 +425,10 @@ int runServer(const config::Config& config, const Reload& reload) {
       spdlog::warn("upgrade: no route listens on {}: its socket is closed", t.key);
   }
   taken.clear();
+  std::atomic<bool> main_done{false};         // main_io.run() returned: nothing runs there any more
+  std::unique_ptr<admin::AdminServer> admin;  // declared after what its handlers use
+  if (!bindAdmin(config, adminHandlers(config, main_io, readiness, lifecycle, main_done), admin))
+    return 1;
   // Bound: the privileges binding needed can go, before any thread exists (capabilities are
   // per thread). CAP_NET_BIND_SERVICE stays, for a reload that binds a port below 1024.
   if (config.user || config.group) {
@@ -351,6 +450,8 @@ int runServer(const config::Config& config, const Reload& reload) {
     spdlog::warn("--pipe-size {}: the kernel gave {} bytes (fs.pipe-max-size?)", config.pipe_size,
                  workers.front()->pipeSize());
   }
+
+  if (admin) admin->start();  // after the privilege drop: its threads are the drop's concern
 
   const std::string where = routes.describeListeners();
   std::optional<HandoverServer> handover_server;
@@ -393,6 +494,8 @@ int runServer(const config::Config& config, const Reload& reload) {
   });
 
   main_io.run();  // until every worker drained, or a signal before serving
+  main_done = true;
+  if (admin) admin->stop();  // it answers until here: /ready says why not while draining
   if (handover_server) handover_server->stop();
   routes.stop();
   lifecycle.join();

@@ -151,11 +151,11 @@ TEST_F(AdminEndpoint, ReadyIs503WithTheReasonUntilTargetsAreKnown) {
 TEST_F(AdminEndpoint, ReadyIs503WhileStartingBeforeTheFirstDnsAnswer) {
   Backend& backend = add_greet_echo("b1");
   FakeDns dns([](const DnsQuery&) { return Bytes{}; });  // silent: no first answer
-  Subprocess process(SubprocessOptions{
-      .argv = {edge_binary(), "--listen", "127.0.0.1:0", "--target", kService, "--dns-server",
-               dns.address(), "--min-refresh", "1s", "--max-refresh", "2s", "--admin",
-               "127.0.0.1:0"},
-      .unset_env = edge_env_vars()});
+  Subprocess process(
+      SubprocessOptions{.argv = {edge_binary(), "--listen", "127.0.0.1:0", "--target", kService,
+                                 "--dns-server", dns.address(), "--min-refresh", "1s",
+                                 "--max-refresh", "2s", "--admin", "127.0.0.1:0"},
+                        .unset_env = edge_env_vars()});
   ASSERT_TRUE(process.wait_for_line(Stream::err, "admin endpoint on", 10s));
   const auto port = admin_port_in(process.lines_err());
   ASSERT_TRUE(port);

@@ -43,9 +43,9 @@ std::string HttpResponse::header(const std::string& lower_name) const {
   return it == headers.end() ? "" : it->second;
 }
 
-HttpResponse http_request(const std::string& method, const std::string& address,
-                          std::uint16_t port, const std::string& target,
-                          std::chrono::milliseconds timeout, const std::string& body,
+HttpResponse http_request(const std::string& method, const std::string& address, std::uint16_t port,
+                          const std::string& target, std::chrono::milliseconds timeout,
+                          const std::string& body,
                           const std::map<std::string, std::string>& extra_headers) {
   HttpResponse response;
   const auto start = std::chrono::steady_clock::now();

@@ -20,8 +20,8 @@ struct HttpResponse {
 
 // `method` `target` (path and query) to 127.0.0.1-style `address`:`port`; `extra_headers` are
 // sent as given ("Origin: http://x"). A non-empty `body` gets a Content-Length.
-HttpResponse http_request(const std::string& method, const std::string& address,
-                          std::uint16_t port, const std::string& target,
+HttpResponse http_request(const std::string& method, const std::string& address, std::uint16_t port,
+                          const std::string& target,
                           std::chrono::milliseconds timeout = std::chrono::seconds(5),
                           const std::string& body = "",
                           const std::map<std::string, std::string>& extra_headers = {});

@@ -65,7 +65,8 @@ std::error_code bindErrorOf(const asio::ip::tcp::endpoint& endpoint) {
   if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) probe.bind(endpoint, ec);
   if (!ec) probe.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return ec;
+  // asio's own category: as a std::system_category code it compares with std::errc values.
+  if (ec) return std::error_code(ec.value(), std::system_category());
   return std::make_error_code(std::errc::io_error);  // it works now: a race; call it an I/O error
 }
 

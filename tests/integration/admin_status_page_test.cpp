@@ -108,7 +108,7 @@ TEST_F(StatusPage, ShowsTheRoutesAndTargetsOfTheRunningBinary) {
   EXPECT_NE(dom.find("<h2>default</h2>"), std::string::npos) << dom;
   EXPECT_NE(dom.find(kService), std::string::npos) << dom;
   EXPECT_NE(dom.find(">Ready<"), std::string::npos) << dom;
-  EXPECT_EQ(dom.find("Cannot read the admin endpoint"), std::string::npos) << dom;
+  EXPECT_EQ(dom.find("class=\"banner show\""), std::string::npos) << "an error banner\n" << dom;
   // Every target /targets lists is on the page too.
   const auto targets = nlohmann::json::parse(get("/targets").body, nullptr, false);
   ASSERT_FALSE(targets.is_discarded());
@@ -203,6 +203,7 @@ TEST(StatusPageSample, RendersHostileNamesAsTextAndRatesFromTwoPolls) {
   Browser browser;
   const auto dom = browser.dom(sample.url());
   EXPECT_GE(sample.polls(), 2);
+  EXPECT_EQ(dom.find("class=\"banner show\""), std::string::npos) << "an error banner\n" << dom;
 
   for (const char* text :
        {"<h2>sftp</h2>", "<h2>ldaps</h2>", "sftp-a.example.internal", "[2001:db8::22]:22",

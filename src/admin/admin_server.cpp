@@ -8,6 +8,7 @@
 #include <charconv>
 #include <chrono>
 #include <exception>
+#include <regex>
 
 #include "admin/status_page_html.h"  // generated from status_page.html (see CMakeLists.txt)
 #include "net/endpoint.h"
@@ -180,10 +181,28 @@ void AdminServer::routes() {
     if (!limit) return text(res, 400, error);
     res.set_content(handlers_.connections(route, *limit), kJson);
   });
-  s.Post("/reload", [this](const httplib::Request& req, httplib::Response& res) {
+  const auto reload = [this](const httplib::Request& req, httplib::Response& res) {
     if (crossOrigin(req)) return text(res, 403, "cross-origin request refused");
     const auto [applied, what] = handlers_.reload();
     text(res, applied ? 200 : 500, what);
+  };
+  s.Post("/reload", reload);
+  // httplib answers 400 to a POST without Content-Length (`curl -X POST URL` sends none) before
+  // routing it; such a request has no body to read, so it can be answered here, first.
+  s.set_pre_routing_handler([reload](const httplib::Request& req, httplib::Response& res) {
+    if (req.method != "POST" || req.has_header("Content-Length") ||
+        req.has_header("Transfer-Encoding")) {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    static const std::regex get_paths(kGetPaths);
+    if (req.path == "/reload") {
+      reload(req, res);
+    } else if (std::regex_match(req.path, get_paths)) {
+      methodNotAllowed(res, "GET, HEAD");
+    } else {
+      text(res, 404, "404 not found");
+    }
+    return httplib::Server::HandlerResponse::Handled;
   });
   s.Get("/", [](const httplib::Request&, httplib::Response& res) {
     res.set_header("Content-Security-Policy", kPagePolicy);

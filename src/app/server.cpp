@@ -291,7 +291,7 @@ constexpr std::chrono::seconds kFirstAnswerWait{10};
 constexpr std::chrono::seconds kReloadWait{30};
 
 std::pair<bool, std::string> reloadOnMainThread(asio::io_context& main_io, Lifecycle& lifecycle,
-                                                const std::atomic<bool>& main_done) {
+                                                const std::atomic<bool>& admin_stopping) {
   using Result = std::pair<bool, std::string>;
   auto promise = std::make_shared<std::promise<Result>>();
   auto future = promise->get_future();
@@ -299,7 +299,7 @@ std::pair<bool, std::string> reloadOnMainThread(asio::io_context& main_io, Lifec
              [promise, &lifecycle] { promise->set_value(lifecycle.reloadNow("POST /reload")); });
   const auto until = std::chrono::steady_clock::now() + kReloadWait;
   while (future.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
-    if (main_done) return {false, "stopping; not reloading"};
+    if (admin_stopping) return {false, "stopping; not reloading"};
     if (std::chrono::steady_clock::now() > until)
       return {false, "the reload did not finish in time"};
   }
@@ -312,13 +312,13 @@ std::pair<bool, std::string> reloadOnMainThread(asio::io_context& main_io, Lifec
 
 admin::Handlers adminHandlers(const config::Config& config, asio::io_context& main_io,
                               Readiness& readiness, Lifecycle& lifecycle,
-                              const std::atomic<bool>& main_done) {
+                              const std::atomic<bool>& admin_stopping) {
   admin::Handlers h;
   h.ready = [&readiness] {
     return std::pair<bool, std::string>(readiness.ready(), std::string(readiness.reason()));
   };
-  h.reload = [&main_io, &lifecycle, &main_done] {
-    return reloadOnMainThread(main_io, lifecycle, main_done);
+  h.reload = [&main_io, &lifecycle, &admin_stopping] {
+    return reloadOnMainThread(main_io, lifecycle, admin_stopping);
   };
   // Placeholders until the metrics and the targets/connections views are wired: the routes as
   // configured at start-up, without targets.
@@ -340,35 +340,101 @@ admin::Handlers adminHandlers(const config::Config& config, asio::io_context& ma
   return h;
 }
 
-// Binds the admin endpoint with the listeners, before the privilege drop (start() comes after
-// it). Returns false when start-up must stop: an address the operator chose cannot be bound. The
-// default address being taken (a second instance on a host network) only costs the endpoint.
-bool bindAdmin(const config::Config& config, admin::Handlers handlers,
-               std::unique_ptr<admin::AdminServer>& out) {
-  if (!config.admin) {
-    spdlog::info("admin endpoint off");
+// The admin endpoint: bound with the listeners, before the privilege drop (so "address taken"
+// is known while start-up can still stop, and a port below 1024 works), started after it. The
+// default address being taken (a second instance on a host network) only costs the endpoint; an
+// address the operator chose stops start-up. During an upgrade the old process holds the address
+// until it has handed its listeners over and lets it go (stop()); the new one binds it then,
+// trying again every kAdminRetryEvery for up to kAdminRetryFor. Main thread only.
+constexpr std::chrono::milliseconds kAdminRetryEvery{250};
+constexpr std::chrono::seconds kAdminRetryFor{60};
+
+class Admin {
+ public:
+  Admin(asio::io_context& main_io, const config::Config& config, std::atomic<bool>& stopping,
+        admin::Handlers handlers)
+      : config_(config), stopping_(stopping), handlers_(std::move(handlers)), retry_(main_io) {}
+
+  // False when start-up must stop.
+  bool bind() {
+    if (!config_.admin) {
+      spdlog::info("admin endpoint off");
+      return true;
+    }
+    admin::AdminServer::BindError error;
+    server_ = admin::AdminServer::bind(*config_.admin, handlers_, error);
+    if (server_) {
+      spdlog::info("admin endpoint on http://{}/", net::format(server_->endpoint()));
+      return true;
+    }
+    if (config_.upgrade_from && error.code == std::errc::address_in_use) {
+      spdlog::info("admin endpoint: {}: the old process's until it hands over; then it is ours",
+                   error.message);
+      retrying_ = true;
+      return true;
+    }
+    if (config_.admin_explicit) {
+      spdlog::error("admin endpoint (--admin): {} (`--admin off` runs without it)", error.message);
+      return false;
+    }
+    if (error.code == std::errc::address_in_use) {
+      spdlog::warn(
+          "admin endpoint: {}: the default address is taken (another edge-connector on this "
+          "host?); running without the admin endpoint (--admin ADDR:PORT chooses another)",
+          error.message);
+    } else {
+      spdlog::warn("admin endpoint: {}; running without the admin endpoint", error.message);
+    }
     return true;
   }
-  admin::AdminServer::BindError error;
-  out = admin::AdminServer::bind(*config.admin, std::move(handlers), error);
-  if (out) {
-    spdlog::info("admin endpoint on http://{}/", net::format(out->endpoint()));
-    return true;
+
+  // After the privilege drop: its threads are the drop's concern.
+  void start() {
+    if (server_) server_->start();
+    if (retrying_) {
+      retry_until_ = std::chrono::steady_clock::now() + kAdminRetryFor;
+      armRetry();
+    }
   }
-  if (config.admin_explicit) {
-    spdlog::error("admin endpoint (--admin): {} (`--admin off` runs without it)", error.message);
-    return false;
+
+  // For good: handed over to a new process, or the main loop ended. A POST /reload waiting for
+  // the main thread gives up (stopping_) so that the join cannot wait for it.
+  void stop() {
+    stopping_ = true;
+    retrying_ = false;
+    retry_.cancel();
+    if (server_) server_->stop();
   }
-  if (error.code == std::errc::address_in_use) {
-    spdlog::warn(
-        "admin endpoint: {}: the default address is taken (another edge-connector on this "
-        "host?); running without the admin endpoint (--admin ADDR:PORT chooses another)",
-        error.message);
-  } else {
-    spdlog::warn("admin endpoint: {}; running without the admin endpoint", error.message);
+
+ private:
+  void armRetry() {
+    retry_.expires_after(kAdminRetryEvery);
+    retry_.async_wait([this](std::error_code ec) {
+      if (ec || !retrying_) return;
+      admin::AdminServer::BindError error;
+      server_ = admin::AdminServer::bind(*config_.admin, handlers_, error);
+      if (server_) {
+        retrying_ = false;
+        server_->start();
+        spdlog::info("admin endpoint on http://{}/", net::format(server_->endpoint()));
+      } else if (error.code == std::errc::address_in_use &&
+                 std::chrono::steady_clock::now() < retry_until_) {
+        armRetry();
+      } else {
+        retrying_ = false;
+        spdlog::error("admin endpoint: {}; running without the admin endpoint", error.message);
+      }
+    });
   }
-  return true;
-}
+
+  const config::Config& config_;
+  std::atomic<bool>& stopping_;
+  admin::Handlers handlers_;
+  std::unique_ptr<admin::AdminServer> server_;
+  asio::steady_timer retry_;
+  std::chrono::steady_clock::time_point retry_until_{};
+  bool retrying_ = false;
+};
 
 }  // namespace
 
@@ -425,10 +491,10 @@ int runServer(const config::Config& config, const Reload& reload) {
       spdlog::warn("upgrade: no route listens on {}: its socket is closed", t.key);
   }
   taken.clear();
-  std::atomic<bool> main_done{false};         // main_io.run() returned: nothing runs there any more
-  std::unique_ptr<admin::AdminServer> admin;  // declared after what its handlers use
-  if (!bindAdmin(config, adminHandlers(config, main_io, readiness, lifecycle, main_done), admin))
-    return 1;
+  std::atomic<bool> admin_stopping{false};  // no reload runs on the main thread from now on
+  Admin admin(main_io, config, admin_stopping,
+              adminHandlers(config, main_io, readiness, lifecycle, admin_stopping));
+  if (!admin.bind()) return 1;
   // Bound: the privileges binding needed can go, before any thread exists (capabilities are
   // per thread). CAP_NET_BIND_SERVICE stays, for a reload that binds a port below 1024.
   if (config.user || config.group) {
@@ -451,7 +517,7 @@ int runServer(const config::Config& config, const Reload& reload) {
                  workers.front()->pipeSize());
   }
 
-  if (admin) admin->start();  // after the privilege drop: its threads are the drop's concern
+  admin.start();
 
   const std::string where = routes.describeListeners();
   std::optional<HandoverServer> handover_server;
@@ -472,7 +538,10 @@ int runServer(const config::Config& config, const Reload& reload) {
             for (auto& [key, fd] : routes.listenersToHand()) out.push_back({key, fd});
             return out;
           },
-          [&](pid_t pid) { lifecycle.handedOver(pid); });
+          [&](pid_t pid) {
+            lifecycle.handedOver(pid);
+            admin.stop();  // the new process takes the address over
+          });
       if (!handover_server->start(error)) {
         spdlog::error("upgrade: {}; this process cannot hand its sockets over", error);
         handover_server.reset();
@@ -494,8 +563,7 @@ int runServer(const config::Config& config, const Reload& reload) {
   });
 
   main_io.run();  // until every worker drained, or a signal before serving
-  main_done = true;
-  if (admin) admin->stop();  // it answers until here: /ready says why not while draining
+  admin.stop();   // it answers until here: /ready says why not while draining
   if (handover_server) handover_server->stop();
   routes.stop();
   lifecycle.join();

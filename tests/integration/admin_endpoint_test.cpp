@@ -230,6 +230,13 @@ TEST_F(AdminEndpoint, PostReloadWithoutAConfigFileSaysSo) {
   const auto r = post("/reload");
   EXPECT_EQ(r.status, 500);
   EXPECT_EQ(r.body, "nothing to reload (no --config file)\n");
+  // `curl -X POST URL` sends no Content-Length (httplib alone would answer 400).
+  auto client = TcpClient::connect("127.0.0.1", admin_port(), kIoTimeout);
+  ASSERT_TRUE(client);
+  ASSERT_EQ(client->write_all("POST /reload HTTP/1.1\r\nHost: x\r\n\r\n", kIoTimeout),
+            IoResult::ok);
+  EXPECT_EQ(client->read_line(kIoTimeout).value_or("<none>"),
+            "HTTP/1.1 500 Internal Server Error\r");
   EXPECT_TRUE(has_line(edge().stderr_lines(), "POST /reload: nothing to reload"));
 }
 
@@ -261,6 +268,33 @@ TEST_F(AdminEndpoint, DefaultAddressTakenIsAWarningAndTheProxyServes) {
   EXPECT_TRUE(has_line(edge().stderr_lines(), "cannot listen on 127.0.0.1:9901"));
   EXPECT_FALSE(admin_port_in(edge().stderr_lines()));
   EXPECT_EQ(greeting_through_edge(), "echo");
+}
+
+TEST_F(AdminEndpoint, AnUpgradeHandsTheAddressToTheNewProcess) {
+  Backend& b1 = add_greet_echo("b1");
+  DnsRecords records;
+  add_srv(records, b1);
+  start_dns(records);
+  const auto listen = free_port();
+  const std::string admin = "127.0.0.1:" + std::to_string(free_port());
+  write_file("dns_servers = [\"" + dns().address() + "\"]\nworkers = 1\nadmin = \"" + admin +
+             "\"\nupgrade_socket = \"" + dir() + "/upgrade.sock\"\n\n" +
+             route("r", listen, kService));
+  start_on_file();
+  ASSERT_EQ(get("/healthz").status, 200);
+
+  // The same address, set explicitly: not "taken" while the old process hands over.
+  EdgeProcess next(
+      EdgeOptions{.args = {"--config", path(), "--upgrade-from", dir() + "/upgrade.sock"},
+                  .default_listen = false});
+  EXPECT_TRUE(next.process().wait_for_line(Stream::err, "admin endpoint on http://" + admin, 10s))
+      << "the new process never bound the admin address";
+  EXPECT_TRUE(has_line(edge().stderr_lines(), "upgrade: handed 1 listening socket(s)"));
+  const auto healthz = http_get("127.0.0.1", admin_port(), "/healthz");
+  EXPECT_EQ(healthz.status, 200) << healthz.error;
+  EXPECT_TRUE(next.process().running());
+  next.process().terminate();
+  edge_exit_expected_ = true;  // the old one drains and exits
 }
 
 TEST_F(AdminEndpoint, ExplicitAddressTakenStopsStartUp) {

@@ -1,4 +1,5 @@
-// edge-connector: parse the configuration, run the server. Nothing else lives here.
+// edge-connector: parse the configuration, run the server (or a sub-command: check,
+// healthcheck). Nothing else lives here.
 
 #include <ares.h>
 #include <spdlog/spdlog.h>
@@ -8,6 +9,7 @@
 #include <cstring>
 #include <vector>
 
+#include "app/healthcheck.h"
 #include "app/server.h"
 #include "config/load.h"
 #include "config/toml_writer.h"
@@ -39,6 +41,9 @@ int check(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   if (argc >= 2 && std::strcmp(argv[1], "check") == 0) return check(argc, argv);
+  if (argc >= 2 && std::strcmp(argv[1], "healthcheck") == 0) {
+    return edge::app::healthcheck(argc, argv, envLookup);
+  }
   auto loaded = edge::config::load(argc, argv, envLookup);
   if (!loaded.config) {
     std::fputs(loaded.output.c_str(), stdout);

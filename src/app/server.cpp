@@ -5,12 +5,16 @@
 #include <asio/post.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
+#include <atomic>
 #include <csignal>
+#include <future>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
 #include <vector>
 
+#include "admin/admin_server.h"
 #include "app/descriptor_plan.h"
 #include "app/handover.h"
 #include "app/privileges.h"
@@ -85,6 +89,47 @@ class Lifecycle {
     drainWorkers(/*retire=*/false);
   }
 
+  // SIGHUP or POST /reload: reads the configuration again; applies it if valid, else keeps
+  // what runs. Returns (applied, what happened) for the admin endpoint's answer.
+  // `cause` names it in the log ("signal SIGHUP", "POST /reload").
+  std::pair<bool, std::string> reloadNow(std::string_view cause = "signal SIGHUP") {
+    if (phase_ != Phase::Running) {
+      spdlog::info("{}: draining; not reloading", cause);
+      return {false, "draining; not reloading"};
+    }
+    if (!serving_) {  // the first DNS wait: routes are not all set up yet
+      spdlog::info("{}: reloading once serving starts", cause);
+      reload_pending_ = true;
+      return {true, "not serving yet: reloading once serving starts"};
+    }
+    if (!config().config_file) {
+      spdlog::info("{}: nothing to reload (no --config file)", cause);
+      return {false, "nothing to reload (no --config file)"};
+    }
+    auto loaded = reload_();
+    if (!loaded.config) {
+      ++reload_failures_;
+      std::string why;
+      for (const auto& line : loaded.errors) why += (why.empty() ? "" : "; ") + line;
+      spdlog::error("reload: {}; keeping the running configuration ({} failed reload(s) so far)",
+                    why, reload_failures_);
+      return {false, why + "; keeping the running configuration"};
+    }
+    const auto& next = *loaded.config;
+    for (const auto& note : globalNotes(config(), next)) spdlog::warn("reload: {}", note);
+    if (next.log_level != config().log_level) log::setLevel(next.log_level);
+    std::vector<std::string> problems;
+    const auto changes = routes_.apply(next, problems);
+    if (!problems.empty()) ++reload_failures_;
+    std::string said;
+    for (const auto& p : problems) {
+      spdlog::error("reload: {} ({} failed reload(s) so far)", p, reload_failures_);
+      said += p + "\n";
+    }
+    spdlog::info("reload: {}", changes.empty() ? "no change" : changes);
+    return {problems.empty(), said + (changes.empty() ? "no change" : changes)};
+  }
+
   // Runs when a drain starts (signal or upgrade): no handover to a new process from then on.
   void onDrainStart(std::function<void()> f) { on_drain_start_ = std::move(f); }
 
@@ -136,42 +181,6 @@ class Lifecycle {
   }
 
   const config::Config& config() const { return routes_.config(); }
-
-  // SIGHUP: reads the configuration again; applies it if valid, else keeps what runs.
-  void reloadNow() {
-    if (phase_ != Phase::Running) {
-      spdlog::info("signal SIGHUP: draining; not reloading");
-      return;
-    }
-    if (!serving_) {  // the first DNS wait: routes are not all set up yet
-      spdlog::info("signal SIGHUP: reloading once serving starts");
-      reload_pending_ = true;
-      return;
-    }
-    if (!config().config_file) {
-      spdlog::info("signal SIGHUP: nothing to reload (no --config file)");
-      return;
-    }
-    auto loaded = reload_();
-    if (!loaded.config) {
-      ++reload_failures_;
-      std::string why;
-      for (const auto& line : loaded.errors) why += (why.empty() ? "" : "; ") + line;
-      spdlog::error("reload: {}; keeping the running configuration ({} failed reload(s) so far)",
-                    why, reload_failures_);
-      return;
-    }
-    const auto& next = *loaded.config;
-    for (const auto& note : globalNotes(config(), next)) spdlog::warn("reload: {}", note);
-    if (next.log_level != config().log_level) log::setLevel(next.log_level);
-    std::vector<std::string> problems;
-    const auto changes = routes_.apply(next, problems);
-    if (!problems.empty()) ++reload_failures_;
-    for (const auto& p : problems) {
-      spdlog::error("reload: {} ({} failed reload(s) so far)", p, reload_failures_);
-    }
-    spdlog::info("reload: {}", changes.empty() ? "no change" : changes);
-  }
 
   // Global options a running process cannot change: said once per reload that changes them.
   static std::vector<std::string> globalNotes(const config::Config& a, const config::Config& b) {
@@ -275,6 +284,158 @@ class Lifecycle {
 // the workers serve anyway; DNS down is no reason not to serve (targets come when it answers).
 constexpr std::chrono::seconds kFirstAnswerWait{10};
 
+// --- Admin endpoint (--admin) ---------------------------------------------------------------
+
+// POST /reload, on an admin thread: the reload runs on the main thread, as a SIGHUP's does; this
+// waits for its result, but not past the end of the main loop (shutdown) or kReloadWait.
+constexpr std::chrono::seconds kReloadWait{30};
+
+std::pair<bool, std::string> reloadOnMainThread(asio::io_context& main_io, Lifecycle& lifecycle,
+                                                const std::atomic<bool>& admin_stopping) {
+  using Result = std::pair<bool, std::string>;
+  auto promise = std::make_shared<std::promise<Result>>();
+  auto future = promise->get_future();
+  asio::post(main_io,
+             [promise, &lifecycle] { promise->set_value(lifecycle.reloadNow("POST /reload")); });
+  const auto until = std::chrono::steady_clock::now() + kReloadWait;
+  while (future.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
+    if (admin_stopping) return {false, "stopping; not reloading"};
+    if (std::chrono::steady_clock::now() > until)
+      return {false, "the reload did not finish in time"};
+  }
+  try {
+    return future.get();
+  } catch (const std::future_error&) {  // the main loop ended with the reload still queued
+    return {false, "stopping; not reloading"};
+  }
+}
+
+admin::Handlers adminHandlers(const config::Config& config, asio::io_context& main_io,
+                              Readiness& readiness, Lifecycle& lifecycle,
+                              const std::atomic<bool>& admin_stopping) {
+  admin::Handlers h;
+  h.ready = [&readiness] {
+    return std::pair<bool, std::string>(readiness.ready(), std::string(readiness.reason()));
+  };
+  h.reload = [&main_io, &lifecycle, &admin_stopping] {
+    return reloadOnMainThread(main_io, lifecycle, admin_stopping);
+  };
+  // Placeholders until the metrics and the targets/connections views are wired: the routes as
+  // configured at start-up, without targets.
+  h.metrics = [] { return std::string("# no metrics yet\n"); };
+  h.targets = [routes = config.routes] {
+    auto out = nlohmann::json::object({{"routes", nlohmann::json::array()}});
+    for (const auto& r : routes) {
+      out["routes"].push_back({{"name", r.name},
+                               {"listen", config::listenKey(r)},
+                               {"target", r.target},
+                               {"type", config::toString(r.type)},
+                               {"targets", nlohmann::json::array()}});
+    }
+    return out.dump();
+  };
+  h.connections = [](std::optional<std::string>, size_t) {
+    return std::string(R"({"connections": []})");
+  };
+  return h;
+}
+
+// The admin endpoint: bound with the listeners, before the privilege drop (so "address taken"
+// is known while start-up can still stop, and a port below 1024 works), started after it. The
+// default address being taken (a second instance on a host network) only costs the endpoint; an
+// address the operator chose stops start-up. During an upgrade the old process holds the address
+// until it has handed its listeners over and lets it go (stop()); the new one binds it then,
+// trying again every kAdminRetryEvery for up to kAdminRetryFor. Main thread only.
+constexpr std::chrono::milliseconds kAdminRetryEvery{250};
+constexpr std::chrono::seconds kAdminRetryFor{60};
+
+class Admin {
+ public:
+  Admin(asio::io_context& main_io, const config::Config& config, std::atomic<bool>& stopping,
+        admin::Handlers handlers)
+      : config_(config), stopping_(stopping), handlers_(std::move(handlers)), retry_(main_io) {}
+
+  // False when start-up must stop.
+  bool bind() {
+    if (!config_.admin) {
+      spdlog::info("admin endpoint off");
+      return true;
+    }
+    admin::AdminServer::BindError error;
+    server_ = admin::AdminServer::bind(*config_.admin, handlers_, error);
+    if (server_) {
+      spdlog::info("admin endpoint on http://{}/", net::format(server_->endpoint()));
+      return true;
+    }
+    if (config_.upgrade_from && error.code == std::errc::address_in_use) {
+      spdlog::info("admin endpoint: {}: the old process's until it hands over; then it is ours",
+                   error.message);
+      retrying_ = true;
+      return true;
+    }
+    if (config_.admin_explicit) {
+      spdlog::error("admin endpoint (--admin): {} (`--admin off` runs without it)", error.message);
+      return false;
+    }
+    if (error.code == std::errc::address_in_use) {
+      spdlog::warn(
+          "admin endpoint: {}: the default address is taken (another edge-connector on this "
+          "host?); running without the admin endpoint (--admin ADDR:PORT chooses another)",
+          error.message);
+    } else {
+      spdlog::warn("admin endpoint: {}; running without the admin endpoint", error.message);
+    }
+    return true;
+  }
+
+  // After the privilege drop: its threads are the drop's concern.
+  void start() {
+    if (server_) server_->start();
+    if (retrying_) {
+      retry_until_ = std::chrono::steady_clock::now() + kAdminRetryFor;
+      armRetry();
+    }
+  }
+
+  // For good: handed over to a new process, or the main loop ended. A POST /reload waiting for
+  // the main thread gives up (stopping_) so that the join cannot wait for it.
+  void stop() {
+    stopping_ = true;
+    retrying_ = false;
+    retry_.cancel();
+    if (server_) server_->stop();
+  }
+
+ private:
+  void armRetry() {
+    retry_.expires_after(kAdminRetryEvery);
+    retry_.async_wait([this](std::error_code ec) {
+      if (ec || !retrying_) return;
+      admin::AdminServer::BindError error;
+      server_ = admin::AdminServer::bind(*config_.admin, handlers_, error);
+      if (server_) {
+        retrying_ = false;
+        server_->start();
+        spdlog::info("admin endpoint on http://{}/", net::format(server_->endpoint()));
+      } else if (error.code == std::errc::address_in_use &&
+                 std::chrono::steady_clock::now() < retry_until_) {
+        armRetry();
+      } else {
+        retrying_ = false;
+        spdlog::error("admin endpoint: {}; running without the admin endpoint", error.message);
+      }
+    });
+  }
+
+  const config::Config& config_;
+  std::atomic<bool>& stopping_;
+  admin::Handlers handlers_;
+  std::unique_ptr<admin::AdminServer> server_;
+  asio::steady_timer retry_;
+  std::chrono::steady_clock::time_point retry_until_{};
+  bool retrying_ = false;
+};
+
 }  // namespace
 
 int runServer(const config::Config& config, const Reload& reload) {
@@ -330,6 +491,10 @@ int runServer(const config::Config& config, const Reload& reload) {
       spdlog::warn("upgrade: no route listens on {}: its socket is closed", t.key);
   }
   taken.clear();
+  std::atomic<bool> admin_stopping{false};  // no reload runs on the main thread from now on
+  Admin admin(main_io, config, admin_stopping,
+              adminHandlers(config, main_io, readiness, lifecycle, admin_stopping));
+  if (!admin.bind()) return 1;
   // Bound: the privileges binding needed can go, before any thread exists (capabilities are
   // per thread). CAP_NET_BIND_SERVICE stays, for a reload that binds a port below 1024.
   if (config.user || config.group) {
@@ -352,6 +517,8 @@ int runServer(const config::Config& config, const Reload& reload) {
                  workers.front()->pipeSize());
   }
 
+  admin.start();
+
   const std::string where = routes.describeListeners();
   std::optional<HandoverServer> handover_server;
   auto serve = [&] {
@@ -371,7 +538,10 @@ int runServer(const config::Config& config, const Reload& reload) {
             for (auto& [key, fd] : routes.listenersToHand()) out.push_back({key, fd});
             return out;
           },
-          [&](pid_t pid) { lifecycle.handedOver(pid); });
+          [&](pid_t pid) {
+            lifecycle.handedOver(pid);
+            admin.stop();  // the new process takes the address over
+          });
       if (!handover_server->start(error)) {
         spdlog::error("upgrade: {}; this process cannot hand its sockets over", error);
         handover_server.reset();
@@ -393,6 +563,7 @@ int runServer(const config::Config& config, const Reload& reload) {
   });
 
   main_io.run();  // until every worker drained, or a signal before serving
+  admin.stop();   // it answers until here: /ready says why not while draining
   if (handover_server) handover_server->stop();
   routes.stop();
   lifecycle.join();

@@ -18,6 +18,7 @@
 #include "app/descriptor_plan.h"
 #include "app/handover.h"
 #include "app/privileges.h"
+#include "admin/process_view.h"
 #include "app/readiness.h"
 #include "app/routes.h"
 #include "app/worker.h"
@@ -76,6 +77,8 @@ class Lifecycle {
     return true;
   }
   bool serving() const { return serving_; }
+  uint64_t reloadsOk() const { return reloads_ok_; }  // main thread, as the next one
+  uint64_t reloadsFailed() const { return reload_failures_; }
 
   // An upgrade: the new process serves on our listening sockets (its own copies of them), so
   // this one stops accepting, without serving what is queued (the new one does), and drains.
@@ -121,6 +124,7 @@ class Lifecycle {
     std::vector<std::string> problems;
     const auto changes = routes_.apply(next, problems);
     if (!problems.empty()) ++reload_failures_;
+    if (problems.empty()) ++reloads_ok_;
     std::string said;
     for (const auto& p : problems) {
       spdlog::error("reload: {} ({} failed reload(s) so far)", p, reload_failures_);
@@ -276,6 +280,7 @@ class Lifecycle {
   size_t drained_ = 0;
   Worker::DrainCount total_;
   uint64_t reload_failures_ = 0;
+  uint64_t reloads_ok_ = 0;
   bool reload_pending_ = false;  // SIGHUP came before serving
   std::function<void()> on_drain_start_;
 };
@@ -290,49 +295,64 @@ constexpr std::chrono::seconds kFirstAnswerWait{10};
 // waits for its result, but not past the end of the main loop (shutdown) or kReloadWait.
 constexpr std::chrono::seconds kReloadWait{30};
 
-std::pair<bool, std::string> reloadOnMainThread(asio::io_context& main_io, Lifecycle& lifecycle,
-                                                const std::atomic<bool>& admin_stopping) {
-  using Result = std::pair<bool, std::string>;
+// Runs `f` on the main thread (which owns the routes) and waits for its result, but not past
+// the end of the main loop (shutdown) or `wait`: nullopt then.
+template <class F>
+auto onMainThread(asio::io_context& main_io, const std::atomic<bool>& admin_stopping,
+                  std::chrono::steady_clock::duration wait, F f)
+    -> std::optional<std::invoke_result_t<F>> {
+  using Result = std::invoke_result_t<F>;
   auto promise = std::make_shared<std::promise<Result>>();
   auto future = promise->get_future();
-  asio::post(main_io,
-             [promise, &lifecycle] { promise->set_value(lifecycle.reloadNow("POST /reload")); });
-  const auto until = std::chrono::steady_clock::now() + kReloadWait;
-  while (future.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
-    if (admin_stopping) return {false, "stopping; not reloading"};
-    if (std::chrono::steady_clock::now() > until)
-      return {false, "the reload did not finish in time"};
+  asio::post(main_io, [promise, f = std::move(f)]() mutable { promise->set_value(f()); });
+  const auto until = std::chrono::steady_clock::now() + wait;
+  while (future.wait_for(std::chrono::milliseconds(20)) != std::future_status::ready) {
+    if (admin_stopping || std::chrono::steady_clock::now() > until) return std::nullopt;
   }
   try {
     return future.get();
-  } catch (const std::future_error&) {  // the main loop ended with the reload still queued
-    return {false, "stopping; not reloading"};
+  } catch (const std::future_error&) {  // the main loop ended with the call still queued
+    return std::nullopt;
   }
 }
 
-admin::Handlers adminHandlers(const config::Config& config, asio::io_context& main_io,
-                              Readiness& readiness, Lifecycle& lifecycle,
-                              const std::atomic<bool>& admin_stopping) {
+std::pair<bool, std::string> reloadOnMainThread(asio::io_context& main_io, Lifecycle& lifecycle,
+                                                const std::atomic<bool>& admin_stopping) {
+  auto result = onMainThread(main_io, admin_stopping, kReloadWait,
+                             [&lifecycle] { return lifecycle.reloadNow("POST /reload"); });
+  if (!result) return {false, admin_stopping ? "stopping; not reloading" : "the reload did not finish in time"};
+  return *result;
+}
+
+// /metrics, /targets and /ready read the routes on the main thread; a scrape takes
+// milliseconds, so this wait only runs out when the main loop is stuck or gone.
+constexpr std::chrono::seconds kViewWait{5};
+
+admin::Handlers adminHandlers(asio::io_context& main_io, Routes& routes,
+                              std::vector<std::unique_ptr<Worker>>& workers, Readiness& readiness,
+                              Lifecycle& lifecycle, const std::atomic<bool>& admin_stopping) {
   admin::Handlers h;
-  h.ready = [&readiness] {
-    return std::pair<bool, std::string>(readiness.ready(), std::string(readiness.reason()));
+  auto view = [&routes, &workers, &readiness, &lifecycle] {
+    return admin::ProcessView{routes, workers, readiness, lifecycle.reloadsOk(),
+                              lifecycle.reloadsFailed(), 0};
+  };
+  h.ready = [&main_io, &admin_stopping, view] {
+    auto state = onMainThread(main_io, admin_stopping, kViewWait,
+                              [view] { return admin::readyState(view()); });
+    return state.value_or(std::pair<bool, std::string>(false, "stopping\n"));
+  };
+  h.metrics = [&main_io, &admin_stopping, view] {
+    return onMainThread(main_io, admin_stopping, kViewWait,
+                        [view] { return admin::metricsText(view()); })
+        .value_or(std::string());
+  };
+  h.targets = [&main_io, &admin_stopping, view] {
+    return onMainThread(main_io, admin_stopping, kViewWait,
+                        [view] { return admin::targetsJson(view()); })
+        .value_or(std::string(R"({"routes": []})"));
   };
   h.reload = [&main_io, &lifecycle, &admin_stopping] {
     return reloadOnMainThread(main_io, lifecycle, admin_stopping);
-  };
-  // Placeholders until the metrics and the targets/connections views are wired: the routes as
-  // configured at start-up, without targets.
-  h.metrics = [] { return std::string("# no metrics yet\n"); };
-  h.targets = [routes = config.routes] {
-    auto out = nlohmann::json::object({{"routes", nlohmann::json::array()}});
-    for (const auto& r : routes) {
-      out["routes"].push_back({{"name", r.name},
-                               {"listen", config::listenKey(r)},
-                               {"target", r.target},
-                               {"type", config::toString(r.type)},
-                               {"targets", nlohmann::json::array()}});
-    }
-    return out.dump();
   };
   h.connections = [](std::optional<std::string>, size_t) {
     return std::string(R"({"connections": []})");
@@ -493,7 +513,7 @@ int runServer(const config::Config& config, const Reload& reload) {
   taken.clear();
   std::atomic<bool> admin_stopping{false};  // no reload runs on the main thread from now on
   Admin admin(main_io, config, admin_stopping,
-              adminHandlers(config, main_io, readiness, lifecycle, admin_stopping));
+              adminHandlers(main_io, routes, workers, readiness, lifecycle, admin_stopping));
   if (!admin.bind()) return 1;
   // Bound: the privileges binding needed can go, before any thread exists (capabilities are
   // per thread). CAP_NET_BIND_SERVICE stays, for a reload that binds a port below 1024.

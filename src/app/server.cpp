@@ -188,6 +188,9 @@ class Lifecycle {
          "max_connections_per_source");
     note(a.user != b.user || a.group != b.group, "user/group");
     note(a.upgrade_socket != b.upgrade_socket, "upgrade_socket");
+    note(a.log_format != b.log_format, "log_format");
+    note(a.access_log != b.access_log, "access_log");
+    note(a.log_progress_interval != b.log_progress_interval, "log_progress_interval");
     return out;
   }
 
@@ -341,7 +344,7 @@ int runServer(const config::Config& config, const Reload& reload) {
     spdlog::info("running as {}, keeping CAP_NET_BIND_SERVICE", describe(*identity));
   }
 
-  access_log.emplace(count);  // one shard per worker
+  access_log.emplace(count, log::AccessLogSettings::from(config));  // one shard per worker
   for (unsigned i = 0; i < count; ++i) {
     workers.push_back(
         std::make_unique<Worker>(config.pipe_size, access_log->shard(workers.size()), limits));

@@ -48,7 +48,8 @@ void Worker::accepted(Route& route, net::Socket socket, const net::Endpoint& pee
 void Worker::refuse(std::string_view route, net::Socket& socket, const net::Endpoint& peer,
                     std::string_view why) {
   log::AccessRecord record;
-  record.end = std::chrono::system_clock::now();
+  record.ts = std::chrono::system_clock::now();
+  record.id = ctx_.nextConnectionId();
   record.route = route;
   record.client = peer;
   record.reason = proxy::CloseReason::Limit;
@@ -63,6 +64,12 @@ void Worker::start() {
     if (ctx_.draining && ctx_.sessions.size() == 0) drained();
   };
   started_ = true;
+  // The sweep runs from now on: idle times for /connections, progress events, idle timeouts.
+  idle_sweep_.start();
+  const auto& log_settings = ctx_.access_log.settings();
+  if (ctx_.access_log.wants(log::AccessEvent::Progress)) {
+    idle_sweep_.cover(*log_settings.progress_interval);
+  }
   for (auto& [name, route] : routes_) {
     for (auto& listening : route->listeners) listening.acceptor->start();
   }

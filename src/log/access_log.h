@@ -54,8 +54,8 @@ struct AccessRecord {
   AccessEvent event = AccessEvent::Close;
   uint64_t id = 0;  // the connection's (log/connection_id.h)
   // The picked SRV record's (open); nullopt for A/AAAA discovery, where they mean nothing.
-  std::optional<uint16_t> priority;
-  std::optional<uint16_t> weight;
+  std::optional<uint16_t> priority{};
+  std::optional<uint16_t> weight{};
   std::chrono::microseconds connect_time{0};  // open: from accept to connected
 };
 

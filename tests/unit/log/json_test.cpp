@@ -14,7 +14,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string quoted(std::string_view s) {
+std::string asJson(std::string_view s) {
   std::string out;
   appendJsonString(out, s);
   return out;
@@ -31,18 +31,18 @@ std::string parsed(const std::string& s) {
 }
 
 TEST(JsonString, EscapesQuotesBackslashesAndControlBytes) {
-  EXPECT_EQ(quoted(""), R"("")");
-  EXPECT_EQ(quoted("plain text"), R"("plain text")");
-  EXPECT_EQ(quoted("a\"b\\c"), R"("a\"b\\c")");
-  EXPECT_EQ(quoted("\n\r\t\b\f"), R"("\n\r\t\b\f")");
-  EXPECT_EQ(quoted(std::string_view("\0\x01\x1f\x7f", 4)), R"("\u0000\u0001\u001f\u007f")");
-  EXPECT_EQ(quoted("/"), R"("/")");
+  EXPECT_EQ(asJson(""), R"("")");
+  EXPECT_EQ(asJson("plain text"), R"("plain text")");
+  EXPECT_EQ(asJson("a\"b\\c"), R"("a\"b\\c")");
+  EXPECT_EQ(asJson("\n\r\t\b\f"), R"("\n\r\t\b\f")");
+  EXPECT_EQ(asJson(std::string_view("\0\x01\x1f\x7f", 4)), R"("\u0000\u0001\u001f\u007f")");
+  EXPECT_EQ(asJson("/"), R"("/")");
 }
 
 TEST(JsonString, EverySingleByteGivesValidJson) {
   for (int b = 0; b < 256; ++b) {
     const std::string s(1, static_cast<char>(b));
-    const auto json = quoted(s);
+    const auto json = asJson(s);
     EXPECT_EQ(json.find('\n'), std::string::npos) << b;
     const auto back = parsed(json);
     if (b < 0x80) {
@@ -56,8 +56,8 @@ TEST(JsonString, EverySingleByteGivesValidJson) {
 TEST(JsonString, ValidUtf8PassesThroughAndInvalidBecomesReplacementCharacters) {
   const std::string valid =
       "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf \xe2\x80\xa8";
-  EXPECT_EQ(quoted(valid), "\"" + valid + "\"");
-  EXPECT_EQ(parsed(quoted(valid)), valid);
+  EXPECT_EQ(asJson(valid), "\"" + valid + "\"");
+  EXPECT_EQ(parsed(asJson(valid)), valid);
 
   struct Case {
     std::string in;
@@ -76,7 +76,7 @@ TEST(JsonString, ValidUtf8PassesThroughAndInvalidBecomesReplacementCharacters) {
       {"\xff\xfe", fffd + fffd},
       {"ok\xe2\x82", "ok" + fffd + fffd},  // truncated at the end
   };
-  for (const auto& c : cases) EXPECT_EQ(parsed(quoted(c.in)), c.want) << quoted(c.in);
+  for (const auto& c : cases) EXPECT_EQ(parsed(asJson(c.in)), c.want) << asJson(c.in);
 }
 
 // Random bytes, and random mixes of the troublesome ones: always one valid JSON string.
@@ -90,7 +90,7 @@ TEST(JsonString, RandomBytesAlwaysGiveValidJson) {
     for (size_t i = 0; i < length; ++i) {
       s += round % 2 ? static_cast<char>(rng() & 0xFF) : tricky[rng() % tricky.size()];
     }
-    const auto json = quoted(s);
+    const auto json = asJson(s);
     ASSERT_NE(parsed(json), "<invalid>") << json;
     ASSERT_EQ(json.find('\n'), std::string::npos);
   }

@@ -65,6 +65,8 @@ class JsonLogTest : public StderrSinkTest {
   void SetUp() override {
     StderrSinkTest::SetUp();
     logger_->set_formatter(makeJsonFormatter());
+    // Room for many lines (a one-page pipe polls full once it holds one line).
+    ::fcntl(pipe_.write.get(), F_SETPIPE_SZ, 1 << 16);
   }
 
   std::vector<nlohmann::json> readObjects() {
@@ -122,6 +124,7 @@ TEST_F(JsonLogTest, HostileMessagesStayOneValidLine) {
 }
 
 TEST_F(JsonLogTest, TheDroppedLinesNoticeIsJsonToo) {
+  ::fcntl(pipe_.write.get(), F_SETPIPE_SZ, 4096);  // fills at once
   for (int i = 0; i < 1000; ++i) logger_->warn("line {:04}", i);
   readAll();  // the reader comes back (what it read: whole lines, checked elsewhere)
   logger_->warn("after");

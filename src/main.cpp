@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
     return loaded.exit_code;
   }
   const auto& config = *loaded.config;
-  edge::log::setupLogging(config.log_level);
+  edge::log::setupLogging(config.log_level, config.log_format);
   for (const auto& note : loaded.notes) spdlog::warn("{}", note);
   const auto lines = edge::config::describeLines(config);
   spdlog::info("edge-connector {} starting: {}", EDGE_VERSION, lines.front());

@@ -15,10 +15,11 @@
 #include <vector>
 
 #include "admin/admin_server.h"
+#include "admin/connections_json.h"
+#include "admin/process_view.h"
 #include "app/descriptor_plan.h"
 #include "app/handover.h"
 #include "app/privileges.h"
-#include "admin/process_view.h"
 #include "app/readiness.h"
 #include "app/routes.h"
 #include "app/worker.h"
@@ -201,6 +202,9 @@ class Lifecycle {
          "max_connections_per_source");
     note(a.user != b.user || a.group != b.group, "user/group");
     note(a.upgrade_socket != b.upgrade_socket, "upgrade_socket");
+    note(a.log_format != b.log_format, "log_format");
+    note(a.access_log != b.access_log, "access_log");
+    note(a.log_progress_interval != b.log_progress_interval, "log_progress_interval");
     return out;
   }
 
@@ -320,21 +324,29 @@ std::pair<bool, std::string> reloadOnMainThread(asio::io_context& main_io, Lifec
                                                 const std::atomic<bool>& admin_stopping) {
   auto result = onMainThread(main_io, admin_stopping, kReloadWait,
                              [&lifecycle] { return lifecycle.reloadNow("POST /reload"); });
-  if (!result) return {false, admin_stopping ? "stopping; not reloading" : "the reload did not finish in time"};
+  if (!result)
+    return {false,
+            admin_stopping ? "stopping; not reloading" : "the reload did not finish in time"};
   return *result;
 }
 
 // /metrics, /targets and /ready read the routes on the main thread; a scrape takes
 // milliseconds, so this wait only runs out when the main loop is stuck or gone.
 constexpr std::chrono::seconds kViewWait{5};
+constexpr std::chrono::seconds kConnectionsWait{1};
 
 admin::Handlers adminHandlers(asio::io_context& main_io, Routes& routes,
                               std::vector<std::unique_ptr<Worker>>& workers, Readiness& readiness,
-                              Lifecycle& lifecycle, const std::atomic<bool>& admin_stopping) {
+                              Lifecycle& lifecycle, const std::optional<log::AccessLog>& access_log,
+                              const std::atomic<bool>& admin_stopping) {
   admin::Handlers h;
-  auto view = [&routes, &workers, &readiness, &lifecycle] {
-    return admin::ProcessView{routes, workers, readiness, lifecycle.reloadsOk(),
-                              lifecycle.reloadsFailed(), 0};
+  auto view = [&routes, &workers, &readiness, &lifecycle, &access_log] {
+    return admin::ProcessView{routes,
+                              workers,
+                              readiness,
+                              lifecycle.reloadsOk(),
+                              lifecycle.reloadsFailed(),
+                              access_log ? access_log->dropped() : uint64_t{0}};
   };
   h.ready = [&main_io, &admin_stopping, view] {
     auto state = onMainThread(main_io, admin_stopping, kViewWait,
@@ -354,8 +366,31 @@ admin::Handlers adminHandlers(asio::io_context& main_io, Routes& routes,
   h.reload = [&main_io, &lifecycle, &admin_stopping] {
     return reloadOnMainThread(main_io, lifecycle, admin_stopping);
   };
-  h.connections = [](std::optional<std::string>, size_t) {
-    return std::string(R"({"connections": []})");
+  // Each worker lists its own connections on its thread; a worker that does not answer in
+  // kConnectionsWait (stuck, or gone at shutdown) is left out.
+  h.connections = [&workers, &admin_stopping](std::optional<std::string> route, size_t limit) {
+    using Part = std::pair<std::vector<proxy::ConnectionInfo>, size_t>;
+    std::vector<std::future<Part>> parts;
+    for (auto& w : workers) {
+      auto promise = std::make_shared<std::promise<Part>>();
+      parts.push_back(promise->get_future());
+      asio::post(w->io(), [promise, worker = w.get(), route, limit] {
+        promise->set_value(worker->connections(route, limit));
+      });
+    }
+    std::vector<proxy::ConnectionInfo> all;
+    size_t total = 0;
+    const auto until = std::chrono::steady_clock::now() + kConnectionsWait;
+    for (auto& part : parts) {
+      if (admin_stopping || part.wait_until(until) != std::future_status::ready) continue;
+      try {
+        auto [infos, matched] = part.get();
+        total += matched;
+        std::move(infos.begin(), infos.end(), std::back_inserter(all));
+      } catch (const std::future_error&) {  // the worker's loop ended with the call queued
+      }
+    }
+    return admin::connectionsJson(std::move(all), total, limit);
   };
   return h;
 }
@@ -512,8 +547,9 @@ int runServer(const config::Config& config, const Reload& reload) {
   }
   taken.clear();
   std::atomic<bool> admin_stopping{false};  // no reload runs on the main thread from now on
-  Admin admin(main_io, config, admin_stopping,
-              adminHandlers(main_io, routes, workers, readiness, lifecycle, admin_stopping));
+  Admin admin(
+      main_io, config, admin_stopping,
+      adminHandlers(main_io, routes, workers, readiness, lifecycle, access_log, admin_stopping));
   if (!admin.bind()) return 1;
   // Bound: the privileges binding needed can go, before any thread exists (capabilities are
   // per thread). CAP_NET_BIND_SERVICE stays, for a reload that binds a port below 1024.
@@ -526,7 +562,7 @@ int runServer(const config::Config& config, const Reload& reload) {
     spdlog::info("running as {}, keeping CAP_NET_BIND_SERVICE", describe(*identity));
   }
 
-  access_log.emplace(count);  // one shard per worker
+  access_log.emplace(count, log::AccessLogSettings::from(config));  // one shard per worker
   for (unsigned i = 0; i < count; ++i) {
     workers.push_back(
         std::make_unique<Worker>(config.pipe_size, access_log->shard(workers.size()), limits));

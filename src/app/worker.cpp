@@ -55,7 +55,8 @@ void Worker::refuse(Route& route, net::Socket& socket, const net::Endpoint& peer
   counters.refused[static_cast<size_t>(limit)].add();
   counters.closed[static_cast<size_t>(proxy::CloseReason::Limit)].add();
   log::AccessRecord record;
-  record.end = std::chrono::system_clock::now();
+  record.ts = std::chrono::system_clock::now();
+  record.id = ctx_.nextConnectionId();
   record.route = route.context->settings.name;
   record.client = peer;
   record.reason = proxy::CloseReason::Limit;
@@ -65,11 +66,31 @@ void Worker::refuse(Route& route, net::Socket& socket, const net::Endpoint& peer
   socket.close(ignored);
 }
 
+std::pair<std::vector<proxy::ConnectionInfo>, size_t> Worker::connections(
+    const std::optional<std::string>& route, size_t limit) {
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<proxy::ConnectionInfo> out;
+  size_t matched = 0;
+  // The list is in accept order: the first ones are the oldest.
+  ctx_.sessions.forEach([&](proxy::Session& session) {
+    if (route && session.route()->settings.name != *route) return;
+    ++matched;
+    if (out.size() < limit) out.push_back(session.info(now));
+  });
+  return {std::move(out), matched};
+}
+
 void Worker::start() {
   ctx_.on_session_closed = [this] {
     if (ctx_.draining && ctx_.sessions.size() == 0) drained();
   };
   started_ = true;
+  // The sweep runs from now on: idle times for /connections, progress events, idle timeouts.
+  idle_sweep_.start();
+  const auto& log_settings = ctx_.access_log.settings();
+  if (ctx_.access_log.wants(log::AccessEvent::Progress)) {
+    idle_sweep_.cover(*log_settings.progress_interval);
+  }
   for (auto& [name, route] : routes_) {
     for (auto& listening : route->listeners) listening.acceptor->start();
   }

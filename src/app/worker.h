@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "proxy/acceptor.h"
+#include "proxy/connection_info.h"
 #include "proxy/idle_sweep.h"
 #include "proxy/route_context.h"
 #include "proxy/worker_context.h"
@@ -60,6 +61,11 @@ class Worker {
              std::function<void(DrainCount)> on_drained);
   // Closes every open connection now.
   void closeAll();
+
+  // Up to `limit` open connections (of the route `route` only, if given), oldest first; and how
+  // many matched in all. This worker's thread.
+  std::pair<std::vector<proxy::ConnectionInfo>, size_t> connections(
+      const std::optional<std::string>& route, size_t limit);
 
   // This worker's counters (any thread may read them).
   const metrics::WorkerMetrics& metrics() const { return ctx_.metrics; }

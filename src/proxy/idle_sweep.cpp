@@ -9,8 +9,15 @@ namespace edge::proxy {
 
 IdleSweep::IdleSweep(WorkerContext& ctx) : ctx_(ctx), timer_(ctx.io) {}
 
+void IdleSweep::start() {
+  coverTick(kMaxTick);
+}
+
 void IdleSweep::cover(Clock::duration timeout) {
-  const auto tick = tickFor(timeout);
+  coverTick(tickFor(timeout));
+}
+
+void IdleSweep::coverTick(Clock::duration tick) {
   if (running_ && tick >= tick_) return;
   tick_ = std::min(tick_, tick);
   running_ = true;
@@ -20,7 +27,7 @@ void IdleSweep::cover(Clock::duration timeout) {
 
 IdleSweep::Clock::duration IdleSweep::tickFor(Clock::duration timeout) {
   using namespace std::chrono_literals;
-  return std::clamp<Clock::duration>(timeout / 8, 1ms, 1s);
+  return std::clamp<Clock::duration>(timeout / 8, 1ms, kMaxTick);
 }
 
 void IdleSweep::stop() {
@@ -40,7 +47,7 @@ void IdleSweep::arm() {
 void IdleSweep::sweep() {
   const auto now = Clock::now();
   // Closing only starts the end of a session (its pumps complete later): the list stays intact.
-  ctx_.sessions.forEach([&](Session& session) { session.sweepIdle(now); });
+  ctx_.sessions.forEach([&](Session& session) { session.sweep(now); });
 }
 
 }  // namespace edge::proxy

@@ -8,6 +8,7 @@
 #include <cerrno>
 
 #include "balance/picker.h"
+#include "log/connection_id.h"
 #include "net/socket_options.h"
 #include "net/system_error.h"
 
@@ -59,7 +60,9 @@ Session::Session(WorkerContext& ctx, std::shared_ptr<RouteContext> route, net::S
       down_(ctx.pump_pools, target_, client_, Side::Target, *this),
       connect_op_(*this),
       client_endpoint_(client_endpoint),
-      started_(Clock::now()) {
+      id_(ctx.nextConnectionId()),
+      started_(Clock::now()),
+      quiet_since_(started_) {
   up_.pairWith(down_);
   down_.pairWith(up_);
   ctx_.sessions.pushBack(this);
@@ -98,6 +101,7 @@ void Session::connectNext() {
     if (!pick) break;
     target_endpoint_ = pick->endpoint;
     target_name_ = pick->target->name;
+    target_record_ = pick->target;
 
     std::error_code ec;
     if (!openTarget(pick->endpoint, ec)) {
@@ -199,7 +203,8 @@ void Session::attemptFailed(const std::error_code& ec) {
   timed_out_ = false;
   const auto& endpoint = *target_endpoint_;
   route_->health_table.connectFailed(endpoint, target_name_, error_, Clock::now());
-  spdlog::debug("connect to {} ({}) failed: {}", net::format(endpoint), target_name_, error_);
+  spdlog::debug("connect to {} ({}) failed: {} id={}", net::format(endpoint), target_name_, error_,
+                log::ConnectionIdText(id_).view());
   skipTarget(endpoint);
   std::error_code ignored;
   target_.close(ignored);
@@ -216,8 +221,9 @@ bool Session::alreadyFailed(const net::Endpoint& endpoint) const {
 
 void Session::connected(bool waited) {
   route_->health.connectSucceeded(*target_endpoint_, target_name_);
+  const auto now = Clock::now();  // once per connection: connect time, idleness, progress
   route_->counters.connect_seconds.observe(
-      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_));
+      std::chrono::duration_cast<std::chrono::microseconds>(now - started_));
   target_counters_->opened.add();
   opened_ = true;
   if (route_->settings.balance == balance::Policy::LeastConnections) {
@@ -226,28 +232,88 @@ void Session::connected(bool waited) {
   }
   failed_.reset();
   if (aborted_) return end();  // closed (shutdown) as the connect completed
+  logOpen(now);
   // Not waited: the target socket was opened within this handler, so epoll has not polled it
   // yet and still announces whatever it received.
-  forward(/*target_unread=*/!waited);  // from here on the pumps' callbacks carry the session
+  forward(/*target_unread=*/!waited, now);  // from here on the pumps' callbacks carry the session
 }
 
-void Session::forward(bool target_unread) {
-  // The time spent connecting is not idleness (no clock read without an idle timeout).
-  if (route_->settings.idle_timeout) quiet_since_ = Clock::now();
+void Session::forward(bool target_unread, Clock::time_point now) {
+  quiet_since_ = now;  // the time spent connecting is not idleness
+  if (const auto& interval = ctx_.access_log.settings().progress_interval) {
+    next_progress_ = started_ + *interval;
+  }
   up_.start();
   down_.start(target_unread);
 }
 
-void Session::sweepIdle(Clock::time_point now) {
-  const auto& timeout = route_->settings.idle_timeout;
-  if (!timeout || aborted_ || !(up_.running() || down_.running())) return;
+void Session::sweep(Clock::time_point now) {
+  if (aborted_ || !(up_.running() || down_.running())) return;  // connecting, or ending
   const uint64_t moved = up_.end().bytes + down_.end().bytes;
   if (moved != bytes_seen_) {  // bytes moved since the last sweep: quiet from now on at most
     bytes_seen_ = moved;
     quiet_since_ = now;
-  } else if (now - quiet_since_ >= *timeout) {
-    abort(CloseReason::IdleTimeout, /*send_reset=*/false);  // the pumps end; then end()
+  } else if (const auto& timeout = route_->settings.idle_timeout;
+             timeout && now - quiet_since_ >= *timeout) {
+    return abort(CloseReason::IdleTimeout, /*send_reset=*/false);  // the pumps end; then end()
   }
+  if (now >= next_progress_ && ctx_.access_log.wants(log::AccessEvent::Progress)) {
+    logProgress(now);
+    const auto interval = *ctx_.access_log.settings().progress_interval;
+    next_progress_ += interval;
+    if (next_progress_ <= now) next_progress_ = now + interval;  // the worker was held up
+  }
+}
+
+log::AccessRecord Session::record(log::AccessEvent event) const {
+  log::AccessRecord r;
+  r.event = event;
+  r.id = id_;
+  r.ts = std::chrono::system_clock::now();
+  r.route = route_->settings.name;
+  r.client = client_endpoint_;
+  r.target = target_endpoint_;
+  r.target_name = target_name_;
+  r.attempts = attempts_;
+  return r;
+}
+
+void Session::logOpen(Clock::time_point now) {
+  if (!ctx_.access_log.wants(log::AccessEvent::Open)) return;
+  auto r = record(log::AccessEvent::Open);
+  if (target_record_ && route_->settings.type == config::RecordType::Srv) {
+    r.priority = target_record_->priority;
+    r.weight = target_record_->weight;
+  }
+  r.connect_time = std::chrono::duration_cast<std::chrono::microseconds>(now - started_);
+  ctx_.access_log.write(r);
+}
+
+void Session::logProgress(Clock::time_point now) {
+  auto r = record(log::AccessEvent::Progress);
+  r.bytes_to_target = up_.end().bytes;
+  r.bytes_to_client = down_.end().bytes;
+  r.duration = std::chrono::duration_cast<std::chrono::microseconds>(now - started_);
+  ctx_.access_log.write(r);
+}
+
+ConnectionInfo Session::info(Clock::time_point now) const {
+  ConnectionInfo i;
+  i.id = id_;
+  i.route = route_->settings.name;
+  i.client = client_endpoint_;
+  i.target = target_endpoint_;
+  i.target_name = std::string(target_name_);
+  i.bytes_to_target = up_.end().bytes;
+  i.bytes_to_client = down_.end().bytes;
+  using std::chrono::milliseconds;
+  i.age = std::max(milliseconds(0), std::chrono::duration_cast<milliseconds>(now - started_));
+  const bool moved_since_sweep = i.bytes_to_target + i.bytes_to_client != bytes_seen_;
+  i.idle =
+      moved_since_sweep
+          ? milliseconds(0)
+          : std::max(milliseconds(0), std::chrono::duration_cast<milliseconds>(now - quiet_since_));
+  return i;
 }
 
 void Session::pumpEnded(Pump& pump) {
@@ -275,24 +341,21 @@ void Session::abort(CloseReason reason, bool send_reset) {
 
 void Session::end() {
   const auto now = Clock::now();
-  log::AccessRecord record;
-  record.end = std::chrono::system_clock::now();
-  record.route = route_->settings.name;
-  record.client = client_endpoint_;
-  record.target = target_endpoint_;
-  record.target_name = target_name_;
-  record.bytes_to_target = up_.end().bytes;
-  record.bytes_to_client = down_.end().bytes;
-  record.duration = std::chrono::duration_cast<std::chrono::microseconds>(now - started_);
-  record.reason = reason_;
-  record.attempts = attempts_;
-  record.error = error_;
-  ctx_.access_log.write(record);
+  const auto duration = std::chrono::duration_cast<std::chrono::microseconds>(now - started_);
+  if (ctx_.access_log.wants(log::AccessEvent::Close)) {
+    auto r = record(log::AccessEvent::Close);
+    r.bytes_to_target = up_.end().bytes;
+    r.bytes_to_client = down_.end().bytes;
+    r.duration = duration;
+    r.reason = reason_;
+    r.error = error_;
+    ctx_.access_log.write(r);
+  }
   auto& counters = route_->counters;
   counters.closed[static_cast<size_t>(reason_)].add();
-  counters.bytes_to_target.add(record.bytes_to_target);
-  counters.bytes_to_client.add(record.bytes_to_client);
-  counters.connection_seconds.observe(record.duration);
+  counters.bytes_to_target.add(up_.end().bytes);
+  counters.bytes_to_client.add(down_.end().bytes);
+  counters.connection_seconds.observe(duration);
   if (opened_) target_counters_->closed.add();
   std::error_code ignored;
   client_.close(ignored);

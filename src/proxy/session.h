@@ -1,9 +1,9 @@
 #pragma once
 // One client connection: pick a target, connect (with timeout and retries), pump both ways,
-// write the access-log line. Owns both sockets and both directions' pumps; lives on one worker
-// thread and runs on callbacks alone: the connect's, then its pumps'. An idle connection costs
-// this object and its two sockets: no pipe, no buffer (see proxy/pump.h). It deletes itself
-// when both directions have ended.
+// write the access-log events (open, progress, close). Owns both sockets and both directions'
+// pumps; lives on one worker thread and runs on callbacks alone: the connect's, then its pumps'. An
+// idle connection costs this object and its two sockets: no pipe, no buffer (see proxy/pump.h). It
+// deletes itself when both directions have ended.
 
 #include <chrono>
 #include <memory>
@@ -11,10 +11,12 @@
 #include <vector>
 
 #include "discovery/target_board.h"
+#include "log/access_log.h"
 #include "net/reactor_op.h"
 #include "net/socket.h"
 #include "proxy/close_reason.h"
 #include "proxy/connect_deadlines.h"
+#include "proxy/connection_info.h"
 #include "proxy/intrusive_list.h"
 #include "proxy/pump.h"
 #include "proxy/route_context.h"
@@ -31,14 +33,19 @@ class Session final : PumpOwner, net::ReactorOp::Callbacks, ConnectDeadlines::Wa
   // Ends the connection now (shutdown, idle timeout, a reset on the other side).
   // `send_reset`: close with RST so the peer learns the stream did not end cleanly.
   void abort(CloseReason reason, bool send_reset);
-  // --idle-timeout (proxy/idle_sweep.h), called every sweep: ends the connection if its route
-  // has an idle timeout, it is forwarding and no byte moved either way in the timeout up to `now`.
-  // The pumps' byte counts tell whether bytes moved since the last sweep, so forwarding reads no
-  // clock. The connect phase has its own timeout.
-  void sweepIdle(std::chrono::steady_clock::time_point now);
+  // Called by the worker's sweep (proxy/idle_sweep.h) at least once a second while forwarding:
+  // notes whether bytes moved since the last sweep (the pumps' byte counts tell, so forwarding
+  // reads no clock); ends the connection if its route has an --idle-timeout and no byte moved
+  // either way in the timeout up to `now`; writes a progress event when one is due. The connect
+  // phase has its own timeout.
+  void sweep(std::chrono::steady_clock::time_point now);
 
   // The route (and its settings) this connection runs with.
   const RouteContext* route() const { return route_.get(); }
+  // Unique within the process (log/connection_id.h); in each of its access-log events.
+  uint64_t id() const { return id_; }
+  // A copy of what /connections shows; on this session's worker thread.
+  ConnectionInfo info(std::chrono::steady_clock::time_point now) const;
 
   IntrusiveHook<Session> hook;  // in the worker's list of live sessions
 
@@ -67,7 +74,12 @@ class Session final : PumpOwner, net::ReactorOp::Callbacks, ConnectDeadlines::Wa
   void complete(net::ReactorOp& op, const std::error_code& ec) override;
   void deadlinePassed() override;
 
-  void forward(bool target_unread);
+  void forward(bool target_unread, Clock::time_point now);
+  // The access-log events (if --access-log wants them).
+  void logOpen(Clock::time_point now);
+  void logProgress(Clock::time_point now);
+  // Fields every event shares.
+  log::AccessRecord record(log::AccessEvent event) const;
   void pumpEnded(Pump& pump) override;
   void end();  // writes the access-log line, then frees the session
 
@@ -81,14 +93,17 @@ class Session final : PumpOwner, net::ReactorOp::Callbacks, ConnectDeadlines::Wa
   std::unique_ptr<std::vector<net::Endpoint>> failed_;  // targets that failed: after a failure
   discovery::TargetBoard::Snapshot snapshot_;           // keeps target names alive for the log
   std::string_view target_name_;
+  const balance::Target* target_record_ = nullptr;  // the picked record (in snapshot_)
   std::string error_;
   std::optional<net::Endpoint> target_endpoint_;
   metrics::TargetCounters* target_counters_ = nullptr;  // the target being tried or connected
   net::Endpoint client_endpoint_;
+  uint64_t id_;
   Clock::time_point started_;
-  Clock::time_point quiet_since_;  // only with --idle-timeout: when a sweep last saw bytes move
-  uint64_t bytes_seen_ = 0;        // ... and how many both pumps had moved then
-  int connect_errno_ = 0;          // what the pending connect's last attempt answered
+  Clock::time_point quiet_since_;    // when a sweep last saw bytes move (at first: connected)
+  uint64_t bytes_seen_ = 0;          // ... and how many both pumps had moved then
+  Clock::time_point next_progress_;  // when the next progress event is due
+  int connect_errno_ = 0;            // what the pending connect's last attempt answered
   CloseReason reason_ = CloseReason::None;
   uint8_t attempts_ = 0;
   bool aborted_ = false;

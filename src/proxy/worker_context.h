@@ -10,6 +10,7 @@
 #include <random>
 
 #include "log/access_log.h"
+#include "log/connection_id.h"
 #include "metrics/worker_metrics.h"
 #include "proxy/connection_limits.h"
 #include "proxy/intrusive_list.h"
@@ -26,15 +27,21 @@ struct WorkerContext {
       : io(io_context),
         access_log(log),
         limits(connection_limits),
+        last_connection_id(log::connectionIdBase(log.index())),
         rng(std::random_device{}()),
         pipes(pipe_size),
         pump_pools{net::ReactorOp::reactorOf(io_context), pipes, buffers} {}
   WorkerContext(const WorkerContext&) = delete;
   WorkerContext& operator=(const WorkerContext&) = delete;
 
+  // A new connection id (log/connection_id.h): the worker's index (its access-log shard's) in
+  // the top bits, this worker's own count below, so no id is shared state.
+  uint64_t nextConnectionId() { return ++last_connection_id; }
+
   asio::io_context& io;
   log::AccessLog::Shard& access_log;  // this worker's
   ConnectionLimits& limits;           // the process's; a session releases its place at the end
+  uint64_t last_connection_id;
   std::mt19937_64 rng;
   metrics::WorkerMetrics metrics;  // this worker's counters, read by scrapes
   IntrusiveList<Session> sessions;

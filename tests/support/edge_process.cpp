@@ -95,14 +95,22 @@ EdgeProcess::EdgeProcess(EdgeOptions options) {
   port_ = *port;
 }
 
-std::vector<LogfmtRecord> EdgeProcess::access_log() const {
+std::vector<LogfmtRecord> EdgeProcess::access_events() const {
   std::vector<LogfmtRecord> records;
   for (const auto& line : process_->lines_out()) records.push_back(LogfmtRecord::parse(line));
   return records;
 }
 
+std::vector<LogfmtRecord> EdgeProcess::access_log() const {
+  std::vector<LogfmtRecord> records;
+  for (auto& record : access_events()) {
+    if (record.get("event") == "close") records.push_back(std::move(record));
+  }
+  return records;
+}
+
 bool EdgeProcess::wait_access_log(std::size_t count, std::chrono::milliseconds deadline) const {
-  return run_until([&] { return process_->lines_out().size() >= count; }, deadline);
+  return run_until([&] { return access_log().size() >= count; }, deadline);
 }
 
 EdgeRun run_edge_to_exit(const std::vector<std::string>& args,

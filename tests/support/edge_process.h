@@ -46,9 +46,11 @@ class EdgeProcess {
   std::vector<std::string> stdout_lines() const { return process_->lines_out(); }
   std::vector<std::string> stderr_lines() const { return process_->lines_err(); }
 
-  // The access log (stdout), one record per finished connection.
+  // The access log's close events (stdout), one record per finished connection (text format).
   std::vector<LogfmtRecord> access_log() const;
   bool wait_access_log(std::size_t count, std::chrono::milliseconds deadline) const;
+  // Every access-log event (open, progress, close), in order.
+  std::vector<LogfmtRecord> access_events() const;
 
  private:
   std::unique_ptr<Subprocess> process_;

@@ -10,6 +10,8 @@ Worker counts are matched: edge-connector --workers = HAProxy nbthread = nginx w
 
 import os
 import subprocess
+import threading
+import urllib.request
 
 from benchenv import as_user_prefix
 from probes import wait_ready
@@ -24,8 +26,9 @@ LABELS = {"direct": "direct", "edge": "edge-connector", "haproxy": "HAProxy",
 class Running:
     """A contender serving one service: where clients connect and what to measure."""
 
-    def __init__(self, key, port, managed=None, forks=False, client_ports=None):
+    def __init__(self, key, port, managed=None, forks=False, client_ports=None, scraper=None):
         self.key = key
+        self.scraper = scraper                          # edge-connector: /metrics every second
         self.port = port                                # clients connect to 127.0.0.1:port
         self.client_ports = client_ports or [port]      # direct spreads over every backend
         self.managed = managed                          # None for direct: nothing to measure
@@ -44,8 +47,40 @@ class Running:
             wait_tree_size(self.managed.pid, FORKING_BASE_TREE, timeout=5)
 
     def stop(self):
+        if self.scraper:
+            self.scraper.stop()
         if self.managed:
             self.managed.stop()
+
+
+class Scraper:
+    """GET /metrics every `interval` seconds while a contender runs, as Prometheus would (the
+    admin endpoint must not slow the data path: its cost is in every figure measured)."""
+
+    def __init__(self, url, interval=1.0):
+        self.url = url
+        self.interval = interval
+        self.scrapes = 0
+        self.failures = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while not self._stop.wait(self.interval):
+            try:
+                with urllib.request.urlopen(self.url, timeout=2) as r:
+                    r.read()
+                self.scrapes += 1
+            except OSError:
+                self.failures += 1
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(timeout=5)
+        if self.failures:
+            print(f"scraper: {self.failures} of {self.scrapes + self.failures} scrapes of "
+                  f"{self.url} failed", file=__import__("sys").stderr, flush=True)
 
 
 class Contender:
@@ -79,7 +114,10 @@ class Contender:
         except BaseException:
             m.stop()
             raise
-        return Running(self.key, port, m, self.forks)
+        return Running(self.key, port, m, self.forks, scraper=self.scraper(port))
+
+    def scraper(self, port):
+        return None
 
 
 class Direct(Contender):
@@ -91,9 +129,11 @@ class Direct(Contender):
 
 
 class Edge(Contender):
-    """edge-connector discovering the backends through the service's SRV record. Its access log
-    (stdout, one line per connection) goes to /dev/null: the line is still formatted and
-    written, but no disk is involved (the other proxies are not asked to log either).
+    """edge-connector discovering the backends through the service's SRV record, with its
+    defaults otherwise. Its access log (stdout: an open and a close line per connection) goes to
+    /dev/null: the lines are still formatted and written, but no disk is involved (the other
+    proxies are not asked to log either). Its admin endpoint is on (next to its port) and
+    scraped every second, as a Prometheus server would, during every measurement.
 
     --max-connections: the same number as HAProxy's maxconn. edge-connector's default keeps a
     quarter of the descriptors for splice pipes (8,470 connections at 20,000 descriptors),
@@ -109,7 +149,17 @@ class Edge(Contender):
         return as_user_prefix(c.cfg.user) + [
             c.edge_bin, "--listen", f"127.0.0.1:{port}", "--target", svc.srv, "--type", "srv",
             "--dns-server", f"127.0.0.1:{c.cfg.ports.dns}", "--workers", str(c.cfg.cores),
-            "--idle-timeout", "off", "--drain-timeout", "1s", "--log-level", "info"] + limit
+            "--idle-timeout", "off", "--drain-timeout", "1s", "--log-level", "info"] + limit + (
+                ["--admin", f"127.0.0.1:{self.admin_port(port)}"] if c.edge_admin_flag else [])
+
+    @staticmethod
+    def admin_port(port):
+        return port + 1  # contenders' ports are 10 apart
+
+    def scraper(self, port):
+        if not self.ctx.edge_admin_flag:
+            return None
+        return Scraper(f"http://127.0.0.1:{self.admin_port(port)}/metrics")
 
 
 class HAProxy(Contender):

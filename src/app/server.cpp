@@ -205,6 +205,7 @@ class Lifecycle {
     note(a.log_format != b.log_format, "log_format");
     note(a.access_log != b.access_log, "access_log");
     note(a.log_progress_interval != b.log_progress_interval, "log_progress_interval");
+    note(a.admin != b.admin, "admin");
     return out;
   }
 

@@ -1,5 +1,5 @@
 // GET /ready: ready when serving, not draining, and every route listens and has a target a
-// connection may use. Otherwise every reason, one per line.
+// connection may use. Otherwise every reason, on one line (healthcheck prints it as it is).
 
 #include "admin/process_view.h"
 
@@ -35,14 +35,14 @@ std::string routeProblem(const app::RouteState& r) {
 
 std::pair<bool, std::string> readyState(const ProcessView& view) {
   if (const auto base = view.readiness.reason(); base == "draining" || base == "starting") {
-    return {false, std::string(base) + "\n"};
+    return {false, std::string(base)};
   }
   std::string why;
   view.routes.forEach([&](const app::RouteState& r) {
-    if (auto problem = routeProblem(r); !problem.empty()) why += problem + "\n";
+    if (auto problem = routeProblem(r); !problem.empty()) why += (why.empty() ? "" : "; ") + problem;
   });
   if (!why.empty()) return {false, why};
-  return {true, "ready\n"};
+  return {true, "ready"};
 }
 
 }  // namespace edge::admin

@@ -352,7 +352,7 @@ admin::Handlers adminHandlers(asio::io_context& main_io, Routes& routes,
   h.ready = [&main_io, &admin_stopping, view] {
     auto state = onMainThread(main_io, admin_stopping, kViewWait,
                               [view] { return admin::readyState(view()); });
-    return state.value_or(std::pair<bool, std::string>(false, "stopping\n"));
+    return state.value_or(std::pair<bool, std::string>(false, "stopping"));
   };
   h.metrics = [&main_io, &admin_stopping, view] {
     return onMainThread(main_io, admin_stopping, kViewWait,

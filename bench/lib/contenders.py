@@ -10,6 +10,7 @@ Worker counts are matched: edge-connector --workers = HAProxy nbthread = nginx w
 
 import os
 import subprocess
+import sys
 import threading
 import urllib.request
 
@@ -78,9 +79,8 @@ class Scraper:
     def stop(self):
         self._stop.set()
         self._thread.join(timeout=5)
-        if self.failures:
-            print(f"scraper: {self.failures} of {self.scrapes + self.failures} scrapes of "
-                  f"{self.url} failed", file=__import__("sys").stderr, flush=True)
+        print(f"   scraper: {self.scrapes} scrapes of {self.url}, {self.failures} failed",
+              file=sys.stderr, flush=True)
 
 
 class Contender:

@@ -35,7 +35,7 @@ Json dnsJson(const app::RouteState& r) {
   }
   const auto s = r.discovery->status();
   const auto now = std::chrono::system_clock::now();
-  dns["answered"] = s.answered;
+  dns["first_lookup_done"] = s.answered;  // either way: see last_answer and failures
   dns["last_answer"] = s.last_success ? Json(isoTime(*s.last_success)) : Json(nullptr);
   dns["ttl_left_s"] =
       s.answered

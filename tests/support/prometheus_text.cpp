@@ -71,7 +71,10 @@ std::vector<MetricSample> parse_metrics(const std::string& text) {
       sample.value = std::strtod(value.c_str(), &end);
       ok = end != value.c_str() && (*end == '\0' || *end == ' ');
     }
-    if (!ok) sample = MetricSample{.name = "<unparsed: " + line + ">"};
+    if (!ok) {
+      sample = MetricSample{};
+      sample.name = "<unparsed: " + line + ">";
+    }
     out.push_back(std::move(sample));
   }
   return out;

@@ -5,11 +5,14 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <iterator>
 #include <sstream>
 #include <stdexcept>
 #include <vector>
 
 #include "metrics/catalog.h"
+#include "metrics/counter.h"
 
 namespace edge::metrics {
 namespace {

@@ -133,7 +133,7 @@ TEST_F(AdminEndpoint, ReadyIs503WithTheReasonUntilTargetsAreKnown) {
 
   const auto not_ready = get("/ready");
   EXPECT_EQ(not_ready.status, 503);
-  EXPECT_EQ(not_ready.body, "not ready: no targets\n");
+  EXPECT_EQ(not_ready.body, "not ready: route default: no target known; DNS: NXDOMAIN\n");
   EXPECT_EQ(get("/healthz").status, 200);  // alive all the same
 
   DnsRecords records;

@@ -1,8 +1,9 @@
 // /targets, /ready and /connections of the real binary against dnsmasq and real backends:
 // /targets is the DNS answer and follows a change; /ready turns 503 with its reason when the last
-// known good targets expire (--max-stale) and during --drain-delay (the "starting", "no targets"
-// and ejected cases are in admin_endpoint_test.cpp and admin_metrics_test.cpp); /connections
-// shows a live transfer's bytes growing under the access log's id, and filters by route and limit.
+// known good targets expire (--max-stale), until a DNS server that was down answers, and during
+// --drain-delay (the "starting", NXDOMAIN and ejected cases are in admin_endpoint_test.cpp and
+// admin_metrics_test.cpp); /connections shows a live transfer's bytes growing under the access
+// log's id, and filters by route and limit.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -87,6 +88,33 @@ TEST_F(AdminViews, TargetsAreTheDnsAnswerAndFollowAChange) {
       },
       15s, 200ms))
       << describe_rows(seen);
+}
+
+TEST_F(AdminViews, ReadyIs503UntilADnsServerThatWasDownAnswers) {
+  // (A server that is up but silent keeps it "starting": admin_endpoint_test.cpp.) Here the
+  // port refuses: the first round fails at once, the daemon listens, and /ready says why.
+  Backend& backend = add_greet_echo("b1");
+  DnsRecords records;
+  add_srv(records, backend);
+  start_dns(records);
+  dns().stop();
+  start_edge({"--admin", "127.0.0.1:0"});
+
+  const auto down = get("/ready");
+  EXPECT_EQ(down.status, 503);
+  EXPECT_EQ(down.body, "not ready: route default: no target known; DNS: connection refused\n");
+
+  dns().restart(records);
+  HttpResponse ready;
+  EXPECT_TRUE(run_until(
+      [&] {
+        ready = get("/ready");
+        return ready.status == 200;
+      },
+      10s, 100ms))
+      << ready.status << " " << ready.body;
+  EXPECT_EQ(ready.body, "ready\n");
+  EXPECT_EQ(greeting_through_edge(), "b1");
 }
 
 TEST_F(AdminViews, ReadyIs503OnceTheLastKnownGoodTargetsExpire) {

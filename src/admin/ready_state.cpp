@@ -39,7 +39,8 @@ std::pair<bool, std::string> readyState(const ProcessView& view) {
   }
   std::string why;
   view.routes.forEach([&](const app::RouteState& r) {
-    if (auto problem = routeProblem(r); !problem.empty()) why += (why.empty() ? "" : "; ") + problem;
+    if (auto problem = routeProblem(r); !problem.empty())
+      why += (why.empty() ? "" : "; ") + problem;
   });
   if (!why.empty()) return {false, why};
   return {true, "ready"};

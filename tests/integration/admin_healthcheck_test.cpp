@@ -67,7 +67,8 @@ TEST_F(Healthcheck, ReadyExitsOneWhenNotReadyAndSaysWhy) {
   ASSERT_TRUE(ready.run.status);
   EXPECT_EQ(*ready.run.status, 1);
   EXPECT_EQ(joined(ready.run.err),
-            "healthcheck: http://" + admin + "/ready: 503 not ready: route default: no target known; DNS: NXDOMAIN\n");
+            "healthcheck: http://" + admin +
+                "/ready: 503 not ready: route default: no target known; DNS: NXDOMAIN\n");
   // Alive all the same: a liveness probe must not restart it for want of targets.
   const auto live = healthcheck({"--admin", admin});
   ASSERT_TRUE(live.run.status);

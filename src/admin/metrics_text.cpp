@@ -43,12 +43,16 @@ void addRoute(metrics::Exposition& out, const ProcessView& view, const app::Rout
   out.histogram("edge_connection_duration_seconds", {{"route", route}}, metrics::kDurationBounds,
                 t.connection_buckets, seconds(t.connection_sum_us));
 
-  // Per target: every endpoint of the current set, and any other one a connection went to.
+  // Per target: every endpoint of the current set, and one that left it while connections to
+  // it are still open (not every endpoint ever seen: with tasks replaced all day, the series
+  // would grow without end).
   const auto set = r.shared.board->load();
   std::set<net::Endpoint> endpoints;
   for (const auto& target : set->targets)
     endpoints.insert(target.endpoints.begin(), target.endpoints.end());
-  for (const auto& [ep, totals] : t.targets) endpoints.insert(ep);
+  for (const auto& [ep, totals] : t.targets) {
+    if (totals.active() > 0) endpoints.insert(ep);
+  }
   for (const auto& ep : endpoints) {
     const auto text = net::format(ep);
     const std::string_view target = text;

@@ -217,6 +217,10 @@ void Routes::stop() {
   for (auto& [name, running] : routes_) stopRoute(running);
 }
 
+void Routes::cancelTimers() {
+  for (auto& timer : grace_timers_) timer->cancel();
+}
+
 std::string Routes::apply(const config::Config& next, std::vector<std::string>& problems) {
   // Timers of earlier reloads that have done their work.
   std::erase_if(grace_timers_, [now = std::chrono::steady_clock::now()](const auto& t) {

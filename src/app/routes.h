@@ -60,6 +60,10 @@ class Routes {
   std::string apply(const config::Config& next, std::vector<std::string>& problems);
   // Stops discovery and health checks (at the end).
   void stop();
+  // Cancels the reloads' pending timers (first-answer waits, listener retirements): once every
+  // worker drained they have nothing left to do, and an armed one would keep the main loop
+  // (and the process) running until it fires.
+  void cancelTimers();
 
   // What an upgrade hands over: every listening socket, by key. Valid until the next call.
   std::vector<std::pair<std::string, int>> listenersToHand() const;

@@ -247,6 +247,7 @@ class Lifecycle {
     spdlog::info("drain finished: {} connection(s) ended by themselves, {} cut", total_.ended,
                  total_.cut);
     cancelSignals();
+    routes_.cancelTimers();  // a reload's 10 s first-answer wait must not delay the exit
   }
 
   void cancelSignals() {

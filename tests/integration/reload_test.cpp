@@ -300,6 +300,28 @@ TEST_F(Reload, ARouteWhosePortIsTakenIsNotAddedAndTheRestIsApplied) {
   EXPECT_EQ(greeting(taken), "squatter");
 }
 
+// A reload arms timers (the added route's first-answer wait, 10 s); once every worker drained,
+// none may keep the process from exiting.
+TEST_F(Reload, SigtermRightAfterAReloadThatAddedARouteStopsAtOnce) {
+  Backend& b1 = add_greet_echo("b1");
+  DnsRecords records;
+  add_srv(records, b1);
+  start_dns(records);
+  const auto p1 = free_port();
+  const auto p2 = free_port();
+  start_with_config(route("sftp", p1, kService));
+  const auto line = reload(route("sftp", p1, kService) + route("more", p2, kService));
+  ASSERT_NE(line.find("reload: added route more"), std::string::npos) << line;
+  EXPECT_EQ(greeting(p2), "b1");
+  edge_exit_expected_ = true;
+  ASSERT_EQ(::kill(edge().process().pid(), SIGTERM), 0);
+  const auto started = std::chrono::steady_clock::now();
+  const auto status = edge().process().wait_exit(std::chrono::seconds(5));
+  ASSERT_TRUE(status) << "still running 5 s after SIGTERM";
+  EXPECT_EQ(*status, 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(3));
+}
+
 TEST_F(Reload, SighupWithoutAConfigFileReloadsNothing) {
   start_with_echo_backend();
   ASSERT_EQ(::kill(edge().process().pid(), SIGHUP), 0);

@@ -100,8 +100,7 @@ void Session::connectNext() {
     }
     if (!pick) break;
     target_endpoint_ = pick->endpoint;
-    target_name_ = pick->target->name;
-    target_record_ = pick->target;
+    picked_ = pick->target;
 
     std::error_code ec;
     if (!openTarget(pick->endpoint, ec)) {
@@ -202,8 +201,8 @@ void Session::attemptFailed(const std::error_code& ec) {
   error_ = timed_out_ ? "connect timeout" : ec.message();
   timed_out_ = false;
   const auto& endpoint = *target_endpoint_;
-  route_->health_table.connectFailed(endpoint, target_name_, error_, Clock::now());
-  spdlog::debug("connect to {} ({}) failed: {} id={}", net::format(endpoint), target_name_, error_,
+  route_->health_table.connectFailed(endpoint, targetName(), error_, Clock::now());
+  spdlog::debug("connect to {} ({}) failed: {} id={}", net::format(endpoint), targetName(), error_,
                 log::ConnectionIdText(id_).view());
   skipTarget(endpoint);
   std::error_code ignored;
@@ -220,7 +219,7 @@ bool Session::alreadyFailed(const net::Endpoint& endpoint) const {
 }
 
 void Session::connected(bool waited) {
-  route_->health.connectSucceeded(*target_endpoint_, target_name_);
+  route_->health.connectSucceeded(*target_endpoint_, targetName());
   const auto now = Clock::now();  // once per connection: connect time, idleness, progress
   route_->counters.connect_seconds.observe(
       std::chrono::duration_cast<std::chrono::microseconds>(now - started_));
@@ -273,7 +272,7 @@ log::AccessRecord Session::record(log::AccessEvent event) const {
   r.route = route_->settings.name;
   r.client = client_endpoint_;
   r.target = target_endpoint_;
-  r.target_name = target_name_;
+  r.target_name = targetName();
   r.attempts = attempts_;
   return r;
 }
@@ -281,9 +280,9 @@ log::AccessRecord Session::record(log::AccessEvent event) const {
 void Session::logOpen(Clock::time_point now) {
   if (!ctx_.access_log.wants(log::AccessEvent::Open)) return;
   auto r = record(log::AccessEvent::Open);
-  if (target_record_ && route_->settings.type == config::RecordType::Srv) {
-    r.priority = target_record_->priority;
-    r.weight = target_record_->weight;
+  if (picked_ && route_->settings.type == config::RecordType::Srv) {
+    r.priority = picked_->priority;
+    r.weight = picked_->weight;
   }
   r.connect_time = std::chrono::duration_cast<std::chrono::microseconds>(now - started_);
   ctx_.access_log.write(r);
@@ -303,7 +302,7 @@ ConnectionInfo Session::info(Clock::time_point now) const {
   i.route = route_->settings.name;
   i.client = client_endpoint_;
   i.target = target_endpoint_;
-  i.target_name = std::string(target_name_);
+  i.target_name = std::string(targetName());
   i.bytes_to_target = up_.end().bytes;
   i.bytes_to_client = down_.end().bytes;
   using std::chrono::milliseconds;

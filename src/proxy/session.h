@@ -82,6 +82,7 @@ class Session final : PumpOwner, net::ReactorOp::Callbacks, ConnectDeadlines::Wa
   log::AccessRecord record(log::AccessEvent event) const;
   void pumpEnded(Pump& pump) override;
   void end();  // writes the access-log line, then frees the session
+  std::string_view targetName() const { return picked_ ? std::string_view(picked_->name) : ""; }
 
   WorkerContext& ctx_;
   std::shared_ptr<RouteContext> route_;  // the settings it started with, to the end
@@ -92,8 +93,7 @@ class Session final : PumpOwner, net::ReactorOp::Callbacks, ConnectDeadlines::Wa
   net::ReactorOp connect_op_;  // waits for a connect that did not finish at once
   std::unique_ptr<std::vector<net::Endpoint>> failed_;  // targets that failed: after a failure
   discovery::TargetBoard::Snapshot snapshot_;           // keeps target names alive for the log
-  std::string_view target_name_;
-  const balance::Target* target_record_ = nullptr;  // the picked record (in snapshot_)
+  const balance::Target* picked_ = nullptr;  // the target record tried last (in snapshot_)
   std::string error_;
   std::optional<net::Endpoint> target_endpoint_;
   metrics::TargetCounters* target_counters_ = nullptr;  // the target being tried or connected

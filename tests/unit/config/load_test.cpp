@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "config/options.h"
+#include "net/endpoint.h"
 
 namespace edge::config {
 namespace {
@@ -517,8 +518,65 @@ INSTANTIATE_TEST_SUITE_P(
                   "--log-level",
                   "EDGE_LOG_LEVEL",
                   "loud",
-                  "log level"}),
+                  "log level"},
+        ErrorCase{"UnknownLogFormat",
+                  minimalPlus({"--log-format", "xml"}),
+                  {},
+                  "--log-format",
+                  "EDGE_LOG_FORMAT",
+                  "xml",
+                  "text or json"},
+        ErrorCase{"UnknownAccessLogEvent",
+                  minimalPlus({"--access-log", "open,,close"}),
+                  {},
+                  "--access-log",
+                  "EDGE_ACCESS_LOG",
+                  "open,,close",
+                  "open, progress, close"},
+        ErrorCase{"AdminHostName",
+                  minimalPlus({"--admin", "localhost:9901"}),
+                  {},
+                  "--admin",
+                  "EDGE_ADMIN",
+                  "localhost:9901",
+                  "ADDR:PORT"},
+        ErrorCase{"AdminWithoutPort",
+                  minimalPlus({"--admin", "127.0.0.1"}),
+                  {},
+                  "--admin",
+                  "EDGE_ADMIN",
+                  "127.0.0.1",
+                  "ADDR:PORT"},
+        ErrorCase{"AdminPortTooLarge",
+                  minimalPlus({"--admin", "127.0.0.1:65536"}),
+                  {},
+                  "--admin",
+                  "EDGE_ADMIN",
+                  "127.0.0.1:65536",
+                  "ADDR:PORT"}),
     [](const auto& param_info) { return param_info.param.name; });
+
+TEST(LoadTest, AdminDefaultIsLoopbackAndNotExplicitOffAndAnAddressAreExplicit) {
+  const auto d = run(minimalPlus({}));
+  ASSERT_TRUE(d.config) << ::testing::PrintToString(d.errors);
+  ASSERT_TRUE(d.config->admin);
+  EXPECT_EQ(net::format(*d.config->admin), "127.0.0.1:9901");
+  EXPECT_FALSE(d.config->admin_explicit);
+  const auto off = run(minimalPlus({"--admin", "OFF"}));
+  ASSERT_TRUE(off.config);
+  EXPECT_FALSE(off.config->admin);
+  EXPECT_TRUE(off.config->admin_explicit);
+  const auto v6 = run(minimalPlus({"--admin", "[::1]:65535"}));  // the largest port
+  ASSERT_TRUE(v6.config) << ::testing::PrintToString(v6.errors);
+  EXPECT_EQ(net::format(*v6.config->admin), "[::1]:65535");
+  EXPECT_TRUE(v6.config->admin_explicit);
+  const auto events = run(minimalPlus({"--access-log", "close,OPEN"}));  // any order, any case
+  ASSERT_TRUE(events.config);
+  EXPECT_EQ(toString(events.config->access_log), "open,close");
+  const auto none = run(minimalPlus({"--access-log", "off"}));
+  ASSERT_TRUE(none.config);
+  EXPECT_FALSE(none.config->access_log.any());
+}
 
 TEST(LoadTest, UnknownFlagIsAnError) {
   const auto r = run(minimalPlus({"--nope"}));

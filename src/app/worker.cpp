@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "net/cidr.h"
 #include "proxy/session.h"
 
 namespace edge::app {
@@ -35,31 +36,49 @@ void Worker::addListener(const std::string& name, std::string key,
 }
 
 void Worker::accepted(Route& route, net::Socket socket, const net::Endpoint& peer) {
-  switch (ctx_.limits.admit(peer)) {
+  admit(route, std::move(socket), peer);
+}
+
+void Worker::admit(Route& route, net::Socket socket, const net::Endpoint& client) {
+  const auto& settings = route.context->settings;
+  if (!settings.allow.empty() || !settings.deny.empty()) {
+    if (net::anyContains(settings.deny, client.address())) {
+      return reject(route, socket, client, proxy::CloseReason::Denied, "in --deny");
+    }
+    if (!settings.allow.empty() && !net::anyContains(settings.allow, client.address())) {
+      return reject(route, socket, client, proxy::CloseReason::Denied, "not in --allow");
+    }
+  }
+  switch (ctx_.limits.admit(client)) {
     case proxy::ConnectionLimits::Verdict::Admitted:
       route.context->counters.accepted.add();
-      return proxy::Session::start(ctx_, route.context, std::move(socket), peer);
+      return proxy::Session::start(ctx_, route.context, std::move(socket), client);
     case proxy::ConnectionLimits::Verdict::TotalLimit:
-      return refuse(route, socket, peer, metrics::Limit::MaxConnections,
+      return refuse(route, socket, client, metrics::Limit::MaxConnections,
                     "--max-connections reached");
     case proxy::ConnectionLimits::Verdict::SourceLimit:
-      return refuse(route, socket, peer, metrics::Limit::PerSource,
+      return refuse(route, socket, client, metrics::Limit::PerSource,
                     "--max-connections-per-source reached");
   }
 }
 
 void Worker::refuse(Route& route, net::Socket& socket, const net::Endpoint& peer,
                     metrics::Limit limit, std::string_view why) {
+  route.context->counters.refused[static_cast<size_t>(limit)].add();
+  reject(route, socket, peer, proxy::CloseReason::Limit, why);
+}
+
+void Worker::reject(Route& route, net::Socket& socket, const net::Endpoint& client,
+                    proxy::CloseReason reason, std::string_view why) {
   auto& counters = route.context->counters;
   counters.accepted.add();
-  counters.refused[static_cast<size_t>(limit)].add();
-  counters.closed[static_cast<size_t>(proxy::CloseReason::Limit)].add();
+  counters.closed[static_cast<size_t>(reason)].add();
   log::AccessRecord record;
   record.ts = std::chrono::system_clock::now();
   record.id = ctx_.nextConnectionId();
   record.route = route.context->settings.name;
-  record.client = peer;
-  record.reason = proxy::CloseReason::Limit;
+  record.client = client;
+  record.reason = reason;
   record.error = why;
   ctx_.access_log.write(record);
   std::error_code ignored;

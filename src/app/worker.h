@@ -80,10 +80,18 @@ class Worker {
     std::vector<Listening> listeners;
   };
 
+  // A new connection from `peer`; with --accept-proxy its PROXY header is read first.
   void accepted(Route& route, net::Socket socket, const net::Endpoint& peer);
+  // Admission of a client whose address is known (the peer's, or the PROXY header's): allow and
+  // deny lists, rate limit, connection limits; then its session starts.
+  void admit(Route& route, net::Socket socket, const net::Endpoint& client);
   // Closes a client at once, with close=limit and `why` in the access log.
   void refuse(Route& route, net::Socket& socket, const net::Endpoint& peer, metrics::Limit limit,
               std::string_view why);
+  // Closes a client at once, before any target is contacted: counted as accepted and closed for
+  // `reason`, one access-log close event with `why`.
+  void reject(Route& route, net::Socket& socket, const net::Endpoint& client,
+              proxy::CloseReason reason, std::string_view why);
   void retire(Listening& listening);
   void drained();
 

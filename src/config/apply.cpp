@@ -10,6 +10,7 @@
 #include "config/dns_name.h"
 #include "config/duration.h"
 #include "config/error_line.h"
+#include "net/cidr.h"
 #include "net/endpoint.h"
 
 namespace edge::config {
@@ -246,6 +247,76 @@ void applyAdmin(const Raw& raw, Config& cfg, Validator& v) {
   cfg.admin_explicit = true;
 }
 
+void applySendProxy(const Raw& raw, Route& cfg, Validator& v) {
+  const auto text = lower(raw.values.back());
+  if (text == "off") {
+    cfg.send_proxy = ProxyProtocol::Off;
+  } else if (text == "v1") {
+    cfg.send_proxy = ProxyProtocol::V1;
+  } else if (text == "v2") {
+    cfg.send_proxy = ProxyProtocol::V2;
+  } else {
+    v.fail(raw, raw.values.back(), "is not a PROXY protocol version (off, v1 or v2)");
+  }
+}
+
+// on/off (also true/false, yes/no, 1/0: env vars are written every way).
+std::optional<bool> onOff(const Raw& raw, Validator& v) {
+  const auto text = lower(raw.values.back());
+  if (text == "on" || text == "true" || text == "yes" || text == "1") return true;
+  if (text == "off" || text == "false" || text == "no" || text == "0") return false;
+  v.fail(raw, raw.values.back(), "is not on or off");
+  return std::nullopt;
+}
+
+// A list of ranges; a later source replaces an earlier one's list (env over file).
+std::optional<std::vector<net::Cidr>> cidrList(const Raw& raw, Validator& v) {
+  std::vector<net::Cidr> list;
+  bool ok = true;
+  for (const auto& text : raw.values) {
+    std::string why;
+    if (auto cidr = net::Cidr::parse(text, &why)) {
+      list.push_back(*cidr);
+    } else {
+      const bool typo = why.starts_with("has bits set");  // `why` names the network meant
+      v.fail(raw, text, typo ? why : why + ", e.g. 10.0.0.0/8, 192.0.2.7, 2001:db8::/32");
+      ok = false;
+    }
+  }
+  if (raw.values.empty()) {
+    v.fail(raw, raw.env_text, "lists no range (leave it out instead)");
+    return std::nullopt;
+  }
+  if (!ok) return std::nullopt;
+  return list;
+}
+
+// "5/s", "300/m", "10/h", or "off".
+void applyRateLimit(const Raw& raw, Route& cfg, Validator& v) {
+  const auto text = lower(raw.values.back());
+  if (text == "off") {
+    cfg.rate_limit.reset();
+    return;
+  }
+  const auto slash = text.find('/');
+  const auto unit =
+      slash == std::string::npos ? std::string_view() : std::string_view(text).substr(slash + 1);
+  const Duration period = unit == "s"   ? Duration(1000)
+                          : unit == "m" ? Duration(60'000)
+                          : unit == "h" ? Duration(3'600'000)
+                                        : Duration(0);
+  uint32_t count = 0;
+  const auto digits = std::string_view(text).substr(0, slash);
+  auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), count);
+  if (period.count() == 0 || digits.empty() || ec != std::errc() ||
+      ptr != digits.data() + digits.size() || count < 1 || count > 1'000'000) {
+    v.fail(raw, raw.values.back(),
+           "is not a rate N/s, N/m or N/h (N from 1 to 1000000), e.g. 5/s, or off");
+    return;
+  }
+  cfg.rate_limit = RateLimit{count, period};
+}
+
 // Literal text (no escapes): greetings worth checking are printable ("SSH-2.0-", "220 ", "+OK").
 void applyHealthCheckExpect(const Raw& raw, Route& cfg, Validator& v) {
   const auto& text = raw.values.back();
@@ -335,6 +406,24 @@ void applyOne(const Raw& raw, Config& cfg, Route& route, Validator& v) {
     }
   } else if (flag == "--backlog") {
     if (auto n = number(raw, v)) route.backlog = *n;
+  } else if (flag == "--send-proxy") {
+    applySendProxy(raw, route, v);
+  } else if (flag == "--accept-proxy") {
+    if (auto on = onOff(raw, v)) route.accept_proxy = *on;
+  } else if (flag == "--trusted-proxies") {
+    if (auto list = cidrList(raw, v)) route.trusted_proxies = std::move(*list);
+  } else if (flag == "--proxy-header-timeout") {
+    if (auto d = v.duration(raw, false)) route.proxy_header_timeout = **d;
+  } else if (flag == "--allow") {
+    if (auto list = cidrList(raw, v)) route.allow = std::move(*list);
+  } else if (flag == "--deny") {
+    if (auto list = cidrList(raw, v)) route.deny = std::move(*list);
+  } else if (flag == "--target-allow") {
+    if (auto list = cidrList(raw, v)) route.target_allow = std::move(*list);
+  } else if (flag == "--rate-limit-per-source") {
+    applyRateLimit(raw, route, v);
+  } else if (flag == "--rate-limit-burst") {
+    if (auto n = number(raw, v)) route.rate_limit_burst = static_cast<uint32_t>(*n);
   } else if (flag == "--pipe-size") {
     applyPipeSize(raw, cfg, v);
   } else if (flag == "--workers") {

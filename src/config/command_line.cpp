@@ -67,6 +67,10 @@ CommandLine scanCommandLine(int argc, const char* const* argv) {
     std::string_view value;
     if (eq != std::string_view::npos) {
       value = token.substr(eq + 1);
+    } else if (spec->value_name == "on|off") {
+      // A switch: `--accept-proxy` alone turns it on; a value must be attached
+      // (`--accept-proxy=off`), so the next token is never taken as one.
+      value = "on";
     } else if (i + 1 < argc && !isFlag(argv[i + 1])) {
       value = argv[++i];
     } else {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "balance/policy.h"
+#include "net/cidr.h"
 
 namespace edge::config {
 
@@ -18,6 +19,17 @@ using Duration = std::chrono::milliseconds;
 enum class RecordType { Srv, A, Aaaa };
 
 enum class LogFormat { Text, Json };
+
+// The PROXY protocol version written first on every target connection (--send-proxy).
+enum class ProxyProtocol { Off, V1, V2 };
+
+// New connections per client address (--rate-limit-per-source "5/s", "300/m"): `count` tokens
+// per `period`, in a token bucket of --rate-limit-burst.
+struct RateLimit {
+  uint32_t count = 0;
+  Duration period{1000};
+  bool operator==(const RateLimit&) const = default;
+};
 
 // Which access-log events are written (--access-log open,progress,close | off).
 struct AccessLogEvents {
@@ -70,6 +82,23 @@ struct Route {
   // listen() backlog per listening socket; 0 = SOMAXCONN (the kernel caps it at
   // net.core.somaxconn). Bursts of connects must not overflow it (socat's 5 does).
   int backlog = 0;
+
+  // PROXY protocol. Out: a header with the client's address first on every target connection.
+  // In: every client must come from `trusted_proxies` and start with a v1 or v2 header, within
+  // `proxy_header_timeout`; the header's address is then the client everywhere.
+  ProxyProtocol send_proxy = ProxyProtocol::Off;
+  bool accept_proxy = false;
+  std::vector<net::Cidr> trusted_proxies;
+  Duration proxy_header_timeout{3000};
+
+  // Access control on the client address: empty `allow` admits every address; `deny` wins.
+  std::vector<net::Cidr> allow;
+  std::vector<net::Cidr> deny;
+  // Target addresses DNS answers may hold (empty: any that target_filter.h does not refuse).
+  std::vector<net::Cidr> target_allow;
+  // New connections per client address; nullopt: no limit. Burst nullopt: the rate's count.
+  std::optional<RateLimit> rate_limit;
+  std::optional<uint32_t> rate_limit_burst;
 
   bool operator==(const Route&) const = default;
 };
@@ -127,7 +156,9 @@ struct Config {
 };
 
 const char* toString(RecordType type);
-const char* toString(LogFormat format);  // "text", "json"
+const char* toString(LogFormat format);       // "text", "json"
+const char* toString(ProxyProtocol version);  // "off", "v1", "v2"
+std::string toString(const RateLimit& rate);  // "5/s", "300/m", "10/h"
 // "open,progress,close" (those on), or "off".
 std::string toString(const AccessLogEvents& events);
 

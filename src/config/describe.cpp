@@ -32,7 +32,19 @@ std::string describe(const Route& c) {
   out << " idle_timeout=" << formatDuration(c.idle_timeout) << " keepalive="
       << (c.keepalive ? std::to_string(c.keepalive->count()) + "s" : std::string("off"))
       << " user_timeout=" << formatDuration(c.user_timeout)
-      << " backlog=" << (c.backlog ? std::to_string(c.backlog) : std::string("somaxconn"));
+      << " backlog=" << (c.backlog ? std::to_string(c.backlog) : std::string("somaxconn"))
+      << " send_proxy=" << toString(c.send_proxy);
+  if (c.accept_proxy) {
+    out << " accept_proxy=on trusted_proxies=" << net::joinText(c.trusted_proxies)
+        << " proxy_header_timeout=" << formatDuration(c.proxy_header_timeout);
+  }
+  if (!c.allow.empty()) out << " allow=" << net::joinText(c.allow);
+  if (!c.deny.empty()) out << " deny=" << net::joinText(c.deny);
+  if (!c.target_allow.empty()) out << " target_allow=" << net::joinText(c.target_allow);
+  if (c.rate_limit) {
+    out << " rate_limit_per_source=" << toString(*c.rate_limit)
+        << " rate_limit_burst=" << c.rate_limit_burst.value_or(c.rate_limit->count);
+  }
   return out.str();
 }
 

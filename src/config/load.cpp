@@ -85,6 +85,19 @@ void crossCheck(const std::set<std::string_view>& given, const Route& cfg, Namin
     name.fail("--health-check-expect", std::nullopt,
               "needs " + name("--health-check-interval") + " (health checks are off)");
   }
+  if (cfg.accept_proxy && cfg.trusted_proxies.empty()) {
+    name.fail("--trusted-proxies", std::nullopt,
+              "is required when " + name("--accept-proxy") +
+                  " is on (the addresses allowed to send PROXY headers)");
+  }
+  if (!cfg.accept_proxy && given.contains("--trusted-proxies")) {
+    name.fail("--trusted-proxies", std::nullopt,
+              "needs " + name("--accept-proxy") + " (PROXY headers are not read)");
+  }
+  if (!cfg.rate_limit && cfg.rate_limit_burst) {
+    name.fail("--rate-limit-burst", std::to_string(*cfg.rate_limit_burst),
+              "needs " + name("--rate-limit-per-source"));
+  }
   if (cfg.max_refresh < cfg.min_refresh) {
     name.fail("--max-refresh", formatDuration(cfg.max_refresh),
               "must not be below " + name("--min-refresh") + " (" +
@@ -185,6 +198,24 @@ std::string listenKey(const Route& route) {
 
 const char* toString(LogFormat format) {
   return format == LogFormat::Json ? "json" : "text";
+}
+
+const char* toString(ProxyProtocol version) {
+  switch (version) {
+    case ProxyProtocol::Off:
+      return "off";
+    case ProxyProtocol::V1:
+      return "v1";
+    case ProxyProtocol::V2:
+      return "v2";
+  }
+  return "?";
+}
+
+std::string toString(const RateLimit& rate) {
+  const auto ms = rate.period.count();
+  const char* unit = ms == 3'600'000 ? "h" : ms == 60'000 ? "m" : "s";
+  return std::to_string(rate.count) + "/" + unit;
 }
 
 std::string toString(const AccessLogEvents& events) {

@@ -118,6 +118,7 @@ std::string expected(const OptionSpec& spec) {
       break;
   }
   if (spec.flag == "--listen") return "a string \"[ADDR:]PORT\" or an integer port";
+  if (spec.value_name == "on|off") return "true or false";
   return "a string";
 }
 
@@ -158,6 +159,10 @@ std::optional<Raw> toRaw(const OptionSpec& spec, const toml::node& node, FilePla
   }
   if (const auto* s = node.as_string()) {
     raw.values.push_back(s->get());
+    return raw;
+  }
+  if (const auto* b = node.as_boolean(); b != nullptr && spec.value_name == "on|off") {
+    raw.values.push_back(b->get() ? "on" : "off");
     return raw;
   }
   const bool numeric = spec.kind == ValueKind::Port || spec.kind == ValueKind::Count ||

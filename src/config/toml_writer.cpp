@@ -66,6 +66,13 @@ Value globalValue(const Config& c, std::string_view flag) {
   return std::nullopt;
 }
 
+Value cidrs(const std::vector<net::Cidr>& list) {
+  if (list.empty()) return std::nullopt;
+  std::string out = "[";
+  for (size_t i = 0; i < list.size(); ++i) out += (i ? ", " : "") + tomlString(list[i].text());
+  return out + "]";
+}
+
 Value routeValue(const Route& r, std::string_view flag) {
   if (flag == "--name") return tomlString(r.name);
   if (flag == "--listen") {
@@ -96,6 +103,17 @@ Value routeValue(const Route& r, std::string_view flag) {
     return r.keepalive ? ms(std::chrono::duration_cast<Duration>(*r.keepalive)) : tomlString("off");
   }
   if (flag == "--user-timeout") return msOrOff(r.user_timeout);
+  if (flag == "--send-proxy") return tomlString(toString(r.send_proxy));
+  if (flag == "--accept-proxy") return r.accept_proxy ? "true" : "false";
+  if (flag == "--trusted-proxies") return cidrs(r.trusted_proxies);
+  if (flag == "--proxy-header-timeout") return ms(r.proxy_header_timeout);
+  if (flag == "--allow") return cidrs(r.allow);
+  if (flag == "--deny") return cidrs(r.deny);
+  if (flag == "--target-allow") return cidrs(r.target_allow);
+  if (flag == "--rate-limit-per-source") {
+    return tomlString(r.rate_limit ? toString(*r.rate_limit) : "off");
+  }
+  if (flag == "--rate-limit-burst") return integer(r.rate_limit_burst);
   if (flag == "--backlog") return r.backlog ? Value(std::to_string(r.backlog)) : std::nullopt;
   return std::nullopt;
 }

@@ -22,6 +22,8 @@ std::string_view toString(Limit limit) {
       return "max_connections_per_source";
     case Limit::Descriptors:
       return "descriptors";
+    case Limit::RatePerSource:
+      return "rate_limit_per_source";
   }
   return "descriptors";
 }

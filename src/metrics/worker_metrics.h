@@ -26,11 +26,11 @@ inline constexpr size_t kConnectFailures = 3;
 std::string_view toString(ConnectFailure failure);
 
 // Which limit refused a client (also counted as a close with reason "limit").
-enum class Limit { MaxConnections, PerSource, Descriptors };
-inline constexpr size_t kLimits = 3;
+enum class Limit { MaxConnections, PerSource, Descriptors, RatePerSource };
+inline constexpr size_t kLimits = 4;
 std::string_view toString(Limit limit);
 
-inline constexpr size_t kCloseReasons = static_cast<size_t>(proxy::CloseReason::Limit) + 1;
+inline constexpr size_t kCloseReasons = static_cast<size_t>(proxy::CloseReason::BadProxyHeader) + 1;
 
 struct TargetCounters {
   Counter attempts;

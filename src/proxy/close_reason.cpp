@@ -37,6 +37,14 @@ std::string_view toString(CloseReason reason) {
       return "idle_timeout";
     case CloseReason::Shutdown:
       return "shutdown";
+    case CloseReason::Denied:
+      return "denied";
+    case CloseReason::RateLimited:
+      return "rate_limited";
+    case CloseReason::UntrustedProxy:
+      return "untrusted_proxy";
+    case CloseReason::BadProxyHeader:
+      return "bad_proxy_header";
   }
   return "unknown";
 }

@@ -21,6 +21,11 @@ enum class CloseReason {
   IdleTimeout,    // --idle-timeout passed with no bytes either way
   Shutdown,       // the drain timeout ran out at shutdown
   Limit,          // refused at once: a connection limit or the descriptor limit was reached
+  // Refused at once, before any target is contacted:
+  Denied,          // the client address is not in --allow, or is in --deny
+  RateLimited,     // the client address opened more than --rate-limit-per-source allows
+  UntrustedProxy,  // --accept-proxy: the connection is not from --trusted-proxies
+  BadProxyHeader,  // --accept-proxy: the PROXY header was malformed, too long or late
 };
 
 enum class Side { Client, Target };

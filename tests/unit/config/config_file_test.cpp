@@ -417,6 +417,20 @@ std::map<std::string, Sample> samples(const std::string& dir) {
       {"type", {"target_port = 80\n", "target_port = 80\ntype = \"aaaa\"\n"}},
       {"target_port", {"type = \"a\"\ntarget_port = 80\n", "type = \"a\"\ntarget_port = 81\n"}},
       {"port_override", {"", "port_override = 8022\n"}},
+      {"send_proxy", {"", "send_proxy = \"v1\"\n"}},
+      {"accept_proxy",
+       {"", "accept_proxy = true\ntrusted_proxies = [\"10.0.0.0/8\"]\n"}},
+      {"trusted_proxies",
+       {"accept_proxy = true\ntrusted_proxies = [\"10.0.0.0/8\"]\n",
+        "accept_proxy = true\ntrusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n"}},
+      {"proxy_header_timeout", {"", "proxy_header_timeout = \"500ms\"\n"}},
+      {"allow", {"", "allow = [\"192.0.2.0/24\"]\n"}},
+      {"deny", {"", "deny = [\"2001:db8::/32\"]\n"}},
+      {"target_allow", {"", "target_allow = [\"10.1.0.0/16\"]\n"}},
+      {"rate_limit_per_source", {"", "rate_limit_per_source = \"300/m\"\n"}},
+      {"rate_limit_burst",
+       {"rate_limit_per_source = \"5/s\"\n",
+        "rate_limit_per_source = \"5/s\"\nrate_limit_burst = 20\n"}},
       {"dns_servers", {"", "dns_servers = [\"10.0.0.9\"]\n"}},
       {"min_refresh", {"", "min_refresh = \"2s\"\n"}},
       {"max_refresh", {"", "max_refresh = \"1m\"\n"}},
@@ -523,6 +537,15 @@ idle_timeout = "3h"
 keepalive = "off"
 user_timeout = "off"
 backlog = 4096
+send_proxy = "v2"
+accept_proxy = true
+trusted_proxies = ["10.0.0.0/8", "2001:db8::/32", "::ffff:192.0.2.0/120"]
+proxy_header_timeout = "750ms"
+allow = ["0.0.0.0/0", "::/0"]
+deny = ["192.0.2.7"]
+target_allow = ["10.1.0.0/16"]
+rate_limit_per_source = "100/m"
+rate_limit_burst = 7
 
 [[route]]
 name = "ldaps"

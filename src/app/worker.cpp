@@ -39,7 +39,8 @@ void Worker::accepted(Route& route, net::Socket socket, const net::Endpoint& pee
   admit(route, std::move(socket), peer);
 }
 
-void Worker::admit(Route& route, net::Socket socket, const net::Endpoint& client) {
+void Worker::admit(Route& route, net::Socket socket, const net::Endpoint& client,
+                   std::optional<net::Endpoint> destination) {
   const auto& settings = route.context->settings;
   if (!settings.allow.empty() || !settings.deny.empty()) {
     if (net::anyContains(settings.deny, client.address())) {
@@ -52,7 +53,7 @@ void Worker::admit(Route& route, net::Socket socket, const net::Endpoint& client
   switch (ctx_.limits.admit(client)) {
     case proxy::ConnectionLimits::Verdict::Admitted:
       route.context->counters.accepted.add();
-      return proxy::Session::start(ctx_, route.context, std::move(socket), client);
+      return proxy::Session::start(ctx_, route.context, std::move(socket), client, destination);
     case proxy::ConnectionLimits::Verdict::TotalLimit:
       return refuse(route, socket, client, metrics::Limit::MaxConnections,
                     "--max-connections reached");

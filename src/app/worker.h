@@ -84,7 +84,10 @@ class Worker {
   void accepted(Route& route, net::Socket socket, const net::Endpoint& peer);
   // Admission of a client whose address is known (the peer's, or the PROXY header's): allow and
   // deny lists, rate limit, connection limits; then its session starts.
-  void admit(Route& route, net::Socket socket, const net::Endpoint& client);
+  // `destination`: the address the client connected to, from its PROXY header (nullopt: the
+  // socket's own local address), for --send-proxy.
+  void admit(Route& route, net::Socket socket, const net::Endpoint& client,
+             std::optional<net::Endpoint> destination = std::nullopt);
   // Closes a client at once, with close=limit and `why` in the access log.
   void refuse(Route& route, net::Socket& socket, const net::Endpoint& peer, metrics::Limit limit,
               std::string_view why);

@@ -40,7 +40,8 @@ bool connectPending(int e) {
 }  // namespace
 
 void Session::start(WorkerContext& ctx, std::shared_ptr<RouteContext> route, net::Socket client,
-                    net::Endpoint client_endpoint) {
+                    net::Endpoint client_endpoint, std::optional<net::Endpoint> destination) {
+  (void)destination;  // TODO(issue 13): --send-proxy
   auto* session = new Session(ctx, std::move(route), std::move(client), client_endpoint);
   session->snapshot_ = session->route_->board.load();
   if (session->snapshot_->empty()) {

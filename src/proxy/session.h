@@ -26,9 +26,12 @@ namespace edge::proxy {
 
 class Session final : PumpOwner, net::ReactorOp::Callbacks, ConnectDeadlines::Waiter {
  public:
-  // Starts serving `client`; the session frees itself at the end.
+  // Starts serving `client`; the session frees itself at the end. `client_endpoint`: the peer, or
+  // the address its PROXY header gave; `destination`: the header's destination (nullopt: the
+  // client socket's local address), for the header --send-proxy writes.
   static void start(WorkerContext& ctx, std::shared_ptr<RouteContext> route, net::Socket client,
-                    net::Endpoint client_endpoint);
+                    net::Endpoint client_endpoint,
+                    std::optional<net::Endpoint> destination = std::nullopt);
 
   // Ends the connection now (shutdown, idle timeout, a reset on the other side).
   // `send_reset`: close with RST so the peer learns the stream did not end cleanly.

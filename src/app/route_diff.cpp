@@ -31,6 +31,16 @@ RouteChange diffRoute(const config::Route& a, const config::Route& b, bool dns_c
   check(a.health_check_timeout != b.health_check_timeout, "health_check_timeout", {&c.checker});
   check(a.health_check_expect != b.health_check_expect, "health_check_expect", {&c.checker});
   check(a.backlog != b.backlog, "backlog", {&c.listener_options});
+  check(a.send_proxy != b.send_proxy, "send_proxy", {});
+  check(a.accept_proxy != b.accept_proxy, "accept_proxy", {});
+  check(a.trusted_proxies != b.trusted_proxies, "trusted_proxies", {});
+  check(a.proxy_header_timeout != b.proxy_header_timeout, "proxy_header_timeout", {});
+  check(a.allow != b.allow, "allow", {});
+  check(a.deny != b.deny, "deny", {});
+  // Targets already known were filtered with the old list: a new lookup filters them again.
+  check(a.target_allow != b.target_allow, "target_allow", {&c.discovery});
+  check(a.rate_limit != b.rate_limit, "rate_limit_per_source", {&c.rate_limit});
+  check(a.rate_limit_burst != b.rate_limit_burst, "rate_limit_burst", {&c.rate_limit});
   if (dns_changed) {
     c.keys.emplace_back("dns_servers");
     c.discovery = true;

@@ -14,9 +14,10 @@ struct RouteChange {
   std::vector<std::string> keys;  // file keys that differ, in table order
   bool listen = false;            // bind the new address, then retire the old listeners
   bool listener_options = false;  // keepalive, user_timeout, backlog: set on the listeners
-  bool discovery = false;  // a new lookup (into the same board: old targets until it answers)
-  bool health = false;     // a new health table (back-off settings)
-  bool checker = false;    // health check settings
+  bool discovery = false;   // a new lookup (into the same board: old targets until it answers)
+  bool health = false;      // a new health table (back-off settings)
+  bool checker = false;     // health check settings
+  bool rate_limit = false;  // a new per-source rate limiter (the old one's buckets are dropped)
   bool any() const { return !keys.empty(); }
 };
 

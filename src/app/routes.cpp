@@ -111,7 +111,8 @@ Routes::Running Routes::newRoute(const config::Route& route,
   auto health = std::make_shared<health::HealthTable>(healthSettings(route), board.get());
   Running running;
   running.shared = std::make_shared<proxy::SharedRoute>(
-      proxy::SharedRoute{route, board, health, std::make_shared<balance::ActiveConnections>()});
+      proxy::SharedRoute{route, board, health, std::make_shared<balance::ActiveConnections>(),
+                         proxy::makeRateLimiter(route)});
   running.key = config::listenKey(route);
   for (auto& l : listeners) running.bound.push_back(l.local_endpoint());
   running.pending = std::move(listeners);  // until attach() or the first answer
@@ -302,8 +303,10 @@ std::string Routes::apply(const config::Config& next, std::vector<std::string>& 
     }
     if (change.discovery && running.discovery) running.discovery->stop();
     if (change.checker) running.checker.reset();  // stops it; it reads the old health table
-    running.shared = std::make_shared<proxy::SharedRoute>(
-        proxy::SharedRoute{route, running.shared->board, health, running.shared->active});
+    auto rate_limiter =
+        change.rate_limit ? proxy::makeRateLimiter(route) : running.shared->rate_limiter;
+    running.shared = std::make_shared<proxy::SharedRoute>(proxy::SharedRoute{
+        route, running.shared->board, health, running.shared->active, std::move(rate_limiter)});
     publishRoute(running);
     if (change.listen) {
       const std::string old_key = running.key;

@@ -29,7 +29,8 @@ void Worker::addListener(const std::string& name, std::string key,
         accepted(route, std::move(socket), peer);
       },
       [this, &route](net::Socket socket, const net::Endpoint& peer) {
-        refuse(route, socket, peer, metrics::Limit::Descriptors, "out of descriptors");
+        refuse(route, socket, peer, metrics::Limit::Descriptors, proxy::CloseReason::Limit,
+               "out of descriptors");
       });
   if (started_) acceptor->start();
   route.listeners.push_back({std::move(key), std::move(acceptor)});
@@ -50,23 +51,28 @@ void Worker::admit(Route& route, net::Socket socket, const net::Endpoint& client
       return reject(route, socket, client, proxy::CloseReason::Denied, "not in --allow");
     }
   }
+  if (const auto& limiter = route.context->shared().rate_limiter;
+      limiter && !limiter->admit(client.address(), std::chrono::steady_clock::now())) {
+    return refuse(route, socket, client, metrics::Limit::RatePerSource,
+                  proxy::CloseReason::RateLimited, "--rate-limit-per-source reached");
+  }
   switch (ctx_.limits.admit(client)) {
     case proxy::ConnectionLimits::Verdict::Admitted:
       route.context->counters.accepted.add();
       return proxy::Session::start(ctx_, route.context, std::move(socket), client, destination);
     case proxy::ConnectionLimits::Verdict::TotalLimit:
       return refuse(route, socket, client, metrics::Limit::MaxConnections,
-                    "--max-connections reached");
+                    proxy::CloseReason::Limit, "--max-connections reached");
     case proxy::ConnectionLimits::Verdict::SourceLimit:
-      return refuse(route, socket, client, metrics::Limit::PerSource,
+      return refuse(route, socket, client, metrics::Limit::PerSource, proxy::CloseReason::Limit,
                     "--max-connections-per-source reached");
   }
 }
 
 void Worker::refuse(Route& route, net::Socket& socket, const net::Endpoint& peer,
-                    metrics::Limit limit, std::string_view why) {
+                    metrics::Limit limit, proxy::CloseReason reason, std::string_view why) {
   route.context->counters.refused[static_cast<size_t>(limit)].add();
-  reject(route, socket, peer, proxy::CloseReason::Limit, why);
+  reject(route, socket, peer, reason, why);
 }
 
 void Worker::reject(Route& route, net::Socket& socket, const net::Endpoint& client,

@@ -88,9 +88,9 @@ class Worker {
   // socket's own local address), for --send-proxy.
   void admit(Route& route, net::Socket socket, const net::Endpoint& client,
              std::optional<net::Endpoint> destination = std::nullopt);
-  // Closes a client at once, with close=limit and `why` in the access log.
+  // Closes a client at once for a limit (counted as one), with `reason` and `why` in the log.
   void refuse(Route& route, net::Socket& socket, const net::Endpoint& peer, metrics::Limit limit,
-              std::string_view why);
+              proxy::CloseReason reason, std::string_view why);
   // Closes a client at once, before any target is contacted: counted as accepted and closed for
   // `reason`, one access-log close event with `why`.
   void reject(Route& route, net::Socket& socket, const net::Endpoint& client,

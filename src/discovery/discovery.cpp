@@ -10,6 +10,7 @@
 #include "discovery/refresh.h"
 #include "discovery/state_file.h"
 #include "discovery/target_filter.h"
+#include "net/cidr.h"
 
 namespace edge::discovery {
 namespace {
@@ -109,6 +110,9 @@ void Discovery::dropUnusable(LookupResult& result) const {
         why = *reason;
       } else if (isOwnListener(ep, own_listeners_, local)) {
         why = "this process's own listener (forwarding to it would loop)";
+      } else if (!config_.target_allow.empty() &&
+                 !net::anyContains(config_.target_allow, ep.address())) {
+        why = "not in --target-allow";
       } else {
         return false;
       }

@@ -36,8 +36,8 @@ constexpr MetricSpec kCatalog[] = {
     {"edge_health_checks_total", Counter, "route,target,result",
      "active health checks: passed or failed"},
     {"edge_limit_refusals_total", Counter, "route,limit",
-     "clients closed at once by a limit: max_connections, max_connections_per_source or "
-     "descriptors"},
+     "clients closed at once by a limit: max_connections, max_connections_per_source, "
+     "rate_limit_per_source or descriptors"},
     {"edge_access_log_dropped_total", Counter, "",
      "access-log lines dropped because stdout did not keep up"},
     {"edge_reloads_total", Counter, "result",

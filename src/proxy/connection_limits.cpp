@@ -15,22 +15,6 @@ constexpr std::chrono::seconds kLogEvery{10};
 ConnectionLimits::ConnectionLimits(size_t max_total, std::optional<size_t> max_per_source)
     : max_total_(max_total), max_per_source_(max_per_source) {}
 
-size_t ConnectionLimits::SourceKeyHash::operator()(const SourceKey& k) const noexcept {
-  uint64_t a = 0;
-  uint64_t b = 0;
-  std::memcpy(&a, k.data(), 8);
-  std::memcpy(&b, k.data() + 8, 8);
-  return std::hash<uint64_t>{}(a ^ (b * 0x9e3779b97f4a7c15ULL));
-}
-
-ConnectionLimits::SourceKey ConnectionLimits::keyOf(const net::Endpoint& ep) {
-  const auto address = ep.address();
-  if (address.is_v4()) {
-    return asio::ip::make_address_v6(asio::ip::v4_mapped, address.to_v4()).to_bytes();
-  }
-  return address.to_v6().to_bytes();  // a scope id does not make another client
-}
-
 ConnectionLimits::Verdict ConnectionLimits::admit(const net::Endpoint& client) {
   if (open_.fetch_add(1, std::memory_order_relaxed) >= max_total_) {
     open_.fetch_sub(1, std::memory_order_relaxed);
@@ -40,7 +24,7 @@ ConnectionLimits::Verdict ConnectionLimits::admit(const net::Endpoint& client) {
   if (!max_per_source_) return Verdict::Admitted;
   {
     std::lock_guard lock(mutex_);
-    auto& count = per_source_[keyOf(client)];
+    auto& count = per_source_[net::addressKey(client.address())];
     if (count < *max_per_source_) {
       ++count;
       return Verdict::Admitted;
@@ -55,7 +39,7 @@ void ConnectionLimits::release(const net::Endpoint& client) {
   open_.fetch_sub(1, std::memory_order_relaxed);
   if (!max_per_source_) return;
   std::lock_guard lock(mutex_);
-  auto it = per_source_.find(keyOf(client));
+  auto it = per_source_.find(net::addressKey(client.address()));
   if (it != per_source_.end() && --it->second == 0) per_source_.erase(it);
 }
 

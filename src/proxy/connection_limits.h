@@ -14,6 +14,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "net/address_key.h"
 #include "net/endpoint.h"
 
 namespace edge::proxy {
@@ -40,13 +41,6 @@ class ConnectionLimits {
 
  private:
   using Clock = std::chrono::steady_clock;
-  // IPv4 as IPv4-mapped IPv6, so a dual-stack listener's clients and IPv4 ones are one source.
-  using SourceKey = std::array<uint8_t, 16>;
-  struct SourceKeyHash {
-    size_t operator()(const SourceKey& k) const noexcept;
-  };
-  static SourceKey keyOf(const net::Endpoint& ep);
-
   void noteRefusal(Verdict why, const net::Endpoint& client);
 
   const size_t max_total_;
@@ -55,7 +49,7 @@ class ConnectionLimits {
   std::atomic<uint64_t> refused_{0};
 
   mutable std::mutex mutex_;  // guards everything below
-  std::unordered_map<SourceKey, uint32_t, SourceKeyHash> per_source_;
+  std::unordered_map<net::AddressKey, uint32_t, net::AddressKeyHash> per_source_;
   Clock::time_point last_log_{};
   uint64_t refused_since_log_ = 0;
 };

@@ -21,6 +21,7 @@
 #include "health/health_table.h"
 #include "metrics/worker_metrics.h"
 #include "proxy/connect_deadlines.h"
+#include "proxy/source_rate_limiter.h"
 
 namespace edge::proxy {
 
@@ -31,7 +32,16 @@ struct SharedRoute {
   std::shared_ptr<health::HealthTable> health;
   // Open connections per endpoint, kept (and read) for least-connections only.
   std::shared_ptr<balance::ActiveConnections> active;
+  // --rate-limit-per-source; null when off. Kept across reloads that leave the rate alone.
+  std::shared_ptr<SourceRateLimiter> rate_limiter;
 };
+
+// A new limiter for `route`'s rate, or null when it has none.
+inline std::shared_ptr<SourceRateLimiter> makeRateLimiter(const config::Route& route) {
+  if (!route.rate_limit) return nullptr;
+  return std::make_shared<SourceRateLimiter>(
+      *route.rate_limit, route.rate_limit_burst.value_or(route.rate_limit->count));
+}
 
 class RouteContext {
  public:

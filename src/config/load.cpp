@@ -85,7 +85,7 @@ void crossCheck(const std::set<std::string_view>& given, const Route& cfg, Namin
     name.fail("--health-check-expect", std::nullopt,
               "needs " + name("--health-check-interval") + " (health checks are off)");
   }
-  if (cfg.accept_proxy && cfg.trusted_proxies.empty()) {
+  if (cfg.accept_proxy && cfg.trusted_proxies.empty() && !given.contains("--trusted-proxies")) {
     name.fail("--trusted-proxies", std::nullopt,
               "is required when " + name("--accept-proxy") +
                   " is on (the addresses allowed to send PROXY headers)");

@@ -18,7 +18,12 @@ struct Case {
   const char* key;
   std::function<void(config::Route&)> change;
   bool listen = false, listener_options = false, discovery = false, health = false, checker = false;
+  bool rate_limit = false;
 };
+
+net::Cidr range(const char* text) {
+  return *net::Cidr::parse(text);
+}
 
 const std::vector<Case>& cases() {
   static const std::vector<Case> kCases = {
@@ -46,6 +51,21 @@ const std::vector<Case>& cases() {
       {"health_check_expect", [](auto& r) { r.health_check_expect = "SSH-"; }, false, false, false,
        false, true},
       {"backlog", [](auto& r) { r.backlog = 16; }, false, true},
+      {"send_proxy", [](auto& r) { r.send_proxy = config::ProxyProtocol::V2; }},
+      {"accept_proxy", [](auto& r) { r.accept_proxy = true; }},
+      {"trusted_proxies", [](auto& r) { r.trusted_proxies = {range("10.0.0.0/8")}; }},
+      {"proxy_header_timeout", [](auto& r) { r.proxy_header_timeout = 1s; }},
+      {"allow", [](auto& r) { r.allow = {range("10.0.0.0/8")}; }},
+      {"deny", [](auto& r) { r.deny = {range("10.0.0.0/8")}; }},
+      // Known targets were filtered with the old list: a new lookup filters them again.
+      {"target_allow", [](auto& r) { r.target_allow = {range("10.0.0.0/8")}; }, false, false, true},
+      {"rate_limit_per_source",
+       [](auto& r) {
+         r.rate_limit = config::RateLimit{5, 1s};
+       },
+       false, false, false, false, false, true},
+      {"rate_limit_burst", [](auto& r) { r.rate_limit_burst = 9; }, false, false, false, false,
+       false, true},
   };
   return kCases;
 }
@@ -63,6 +83,7 @@ TEST(RouteDiff, EachRouteOptionIsReportedByItsFileKeyAndRenewsOnlyWhatDependsOnI
     EXPECT_EQ(change.discovery, c.discovery);
     EXPECT_EQ(change.health, c.health);
     EXPECT_EQ(change.checker, c.checker);
+    EXPECT_EQ(change.rate_limit, c.rate_limit);
   }
 }
 

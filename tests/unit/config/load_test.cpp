@@ -553,7 +553,126 @@ INSTANTIATE_TEST_SUITE_P(
                   "--admin",
                   "EDGE_ADMIN",
                   "127.0.0.1:65536",
-                  "ADDR:PORT"}),
+                  "ADDR:PORT"},
+        ErrorCase{"SendProxyV3",
+                  minimalPlus({"--send-proxy", "v3"}),
+                  {},
+                  "--send-proxy",
+                  "EDGE_SEND_PROXY",
+                  "v3",
+                  "off, v1 or v2"},
+        ErrorCase{"AcceptProxyMaybe",
+                  minimalPlus({"--accept-proxy=maybe"}),
+                  {},
+                  "--accept-proxy",
+                  "EDGE_ACCEPT_PROXY",
+                  "maybe",
+                  "on or off"},
+        ErrorCase{"AcceptProxyWithoutTrustedProxies",
+                  minimalPlus({"--accept-proxy"}),
+                  {},
+                  "--trusted-proxies",
+                  "EDGE_TRUSTED_PROXIES",
+                  "",
+                  "required when --accept-proxy"},
+        ErrorCase{"TrustedProxiesWithoutAcceptProxy",
+                  minimalPlus({"--trusted-proxies", "10.0.0.0/8"}),
+                  {},
+                  "--trusted-proxies",
+                  "EDGE_TRUSTED_PROXIES",
+                  "",
+                  "needs --accept-proxy"},
+        ErrorCase{"TrustedProxyHostName",
+                  minimalPlus({"--accept-proxy", "--trusted-proxies", "lb.example/32"}),
+                  {},
+                  "--trusted-proxies",
+                  "EDGE_TRUSTED_PROXIES",
+                  "lb.example/32",
+                  "not an IP address"},
+        ErrorCase{"AllowHostBits",
+                  minimalPlus({"--allow", "10.1.2.3/8"}),
+                  {},
+                  "--allow",
+                  "EDGE_ALLOW",
+                  "10.1.2.3/8",
+                  "the network is 10.0.0.0/8"},
+        ErrorCase{"DenyPrefixTooLong",
+                  minimalPlus({"--deny", "2001:db8::/129"}),
+                  {},
+                  "--deny",
+                  "EDGE_DENY",
+                  "2001:db8::/129",
+                  "0-128"},
+        ErrorCase{"DenyEnvWithABadItem",
+                  minimalPlus({}),
+                  {{"EDGE_DENY", "10.0.0.0/8,,nonsense"}},
+                  "--deny",
+                  "EDGE_DENY",
+                  "nonsense",
+                  "not an IP address"},
+        ErrorCase{"TargetAllowScope",
+                  minimalPlus({"--target-allow", "fe80::1%lo/64"}),
+                  {},
+                  "--target-allow",
+                  "EDGE_TARGET_ALLOW",
+                  "fe80::1%lo/64",
+                  "scope"},
+        ErrorCase{"ProxyHeaderTimeoutZero",
+                  minimalPlus({"--proxy-header-timeout", "0s"}),
+                  {},
+                  "--proxy-header-timeout",
+                  "EDGE_PROXY_HEADER_TIMEOUT",
+                  "0s",
+                  "minimum"},
+        ErrorCase{"RateWithoutUnit",
+                  minimalPlus({"--rate-limit-per-source", "5"}),
+                  {},
+                  "--rate-limit-per-source",
+                  "EDGE_RATE_LIMIT_PER_SOURCE",
+                  "5",
+                  "N/s"},
+        ErrorCase{"RateZero",
+                  minimalPlus({"--rate-limit-per-source", "0/s"}),
+                  {},
+                  "--rate-limit-per-source",
+                  "EDGE_RATE_LIMIT_PER_SOURCE",
+                  "0/s",
+                  "1 to 1000000"},
+        ErrorCase{"RateTooHigh",
+                  minimalPlus({"--rate-limit-per-source", "1000001/s"}),
+                  {},
+                  "--rate-limit-per-source",
+                  "EDGE_RATE_LIMIT_PER_SOURCE",
+                  "1000001/s",
+                  "1 to 1000000"},
+        ErrorCase{"RateNegative",
+                  minimalPlus({"--rate-limit-per-source=-5/s"}),
+                  {},
+                  "--rate-limit-per-source",
+                  "EDGE_RATE_LIMIT_PER_SOURCE",
+                  "-5/s",
+                  "N/s"},
+        ErrorCase{"RatePerDay",
+                  minimalPlus({"--rate-limit-per-source", "5/d"}),
+                  {},
+                  "--rate-limit-per-source",
+                  "EDGE_RATE_LIMIT_PER_SOURCE",
+                  "5/d",
+                  "N/s, N/m or N/h"},
+        ErrorCase{"BurstWithoutRate",
+                  minimalPlus({"--rate-limit-burst", "10"}),
+                  {},
+                  "--rate-limit-burst",
+                  "EDGE_RATE_LIMIT_BURST",
+                  "10",
+                  "needs --rate-limit-per-source"},
+        ErrorCase{"BurstZero",
+                  minimalPlus({"--rate-limit-per-source", "5/s", "--rate-limit-burst", "0"}),
+                  {},
+                  "--rate-limit-burst",
+                  "EDGE_RATE_LIMIT_BURST",
+                  "0",
+                  "1 to 1000000"}),
     [](const auto& param_info) { return param_info.param.name; });
 
 TEST(LoadTest, AdminDefaultIsLoopbackAndNotExplicitOffAndAnAddressAreExplicit) {
@@ -1045,6 +1164,42 @@ TEST(LoadTest, Version) {
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_FALSE(r.config.has_value());
   EXPECT_THAT(r.output, HasSubstr(EDGE_VERSION));
+}
+
+}  // namespace
+}  // namespace edge::config
+
+namespace edge::config {
+namespace {
+
+TEST(LoadTest, ProxyAndAccessControlOptionsAtTheirWorstLegalValues) {
+  const auto c = ok(
+      run(minimalPlus({"--send-proxy", "V2", "--accept-proxy", "--trusted-proxies", "0.0.0.0/0",
+                       "--trusted-proxies", "::/0", "--proxy-header-timeout", "1ms", "--allow",
+                       "::ffff:0.0.0.0/96", "--deny", "255.255.255.255", "--target-allow", "::1",
+                       "--rate-limit-per-source", "1000000/s", "--rate-limit-burst", "1000000"})));
+  const auto& r = c.routes.at(0);
+  EXPECT_EQ(r.send_proxy, ProxyProtocol::V2);
+  EXPECT_TRUE(r.accept_proxy);
+  EXPECT_EQ(net::joinText(r.trusted_proxies), "0.0.0.0/0,::/0");
+  EXPECT_EQ(r.proxy_header_timeout, Duration(1));
+  EXPECT_EQ(net::joinText(r.allow), "0.0.0.0/0");  // written mapped: the IPv4 range
+  EXPECT_EQ(net::joinText(r.deny), "255.255.255.255/32");
+  EXPECT_EQ(net::joinText(r.target_allow), "::1/128");
+  ASSERT_TRUE(r.rate_limit);
+  EXPECT_EQ(toString(*r.rate_limit), "1000000/s");
+  EXPECT_EQ(r.rate_limit_burst, 1'000'000u);
+  // The env var takes a comma list; `--accept-proxy=off` and the env var's words turn it off.
+  const auto e =
+      ok(run(minimalPlus({"--accept-proxy=off"}), {{"EDGE_ALLOW", "10.0.0.0/8, 192.0.2.7"},
+                                                   {"EDGE_RATE_LIMIT_PER_SOURCE", "1/h"},
+                                                   {"EDGE_SEND_PROXY", "off"}}));
+  EXPECT_FALSE(e.routes.at(0).accept_proxy);
+  EXPECT_EQ(net::joinText(e.routes.at(0).allow), "10.0.0.0/8,192.0.2.7/32");
+  EXPECT_EQ(toString(*e.routes.at(0).rate_limit), "1/h");
+  const auto on = ok(
+      run(minimalPlus({}), {{"EDGE_ACCEPT_PROXY", "TRUE"}, {"EDGE_TRUSTED_PROXIES", "10.0.0.1"}}));
+  EXPECT_TRUE(on.routes.at(0).accept_proxy);
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 #pragma once
 // A small, defensive walker over a raw DNS reply. c-ares 1.18's SRV parser drops TTLs and the
 // additional section, so we read those ourselves. Any malformed input yields nullopt; it never
-// reads out of bounds (fuzzed by tests/unit/discovery/dns_wire_test.cpp).
+// reads out of bounds (fuzz/dns_wire_fuzz.cpp; a mutation loop in its unit test too).
 
 #include <cstdint>
 #include <optional>

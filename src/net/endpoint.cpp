@@ -45,6 +45,9 @@ std::optional<uint16_t> parsePort(std::string_view text, uint16_t min_port) {
 }
 
 std::optional<asio::ip::address> parseAddress(std::string_view text) {
+  // asio parses a C string: "1.2.3.4\0junk" (a TOML string may hold \u0000) would read as
+  // 1.2.3.4 (found by fuzz/duration_endpoint_fuzz).
+  if (text.find('\0') != std::string_view::npos) return std::nullopt;
   if (text.size() >= 2 && text.front() == '[' && text.back() == ']') {
     text = text.substr(1, text.size() - 2);
     asio::error_code ec;

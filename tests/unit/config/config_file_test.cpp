@@ -255,6 +255,10 @@ const ErrorCase kErrorCases[] = {
      "dns_servers = \"10.0.0.2\"\n" + routeA(""),
      {"edge-connector: PATH:1: key dns_servers: \"10.0.0.2\" is a string; expected an array of "
       "strings, e.g. [\"10.0.0.2:53\"]"}},
+    {"NulByteInsideAnAddress",  // found by fuzz/duration_endpoint_fuzz: read as 127.0.0.1:22
+     "[[route]]\nname = \"a\"\nlisten = \"127.0.0.1\\u0000x:22\"\ntarget = \"a.example\"\n",
+     {"edge-connector: PATH:3: route \"a\": key listen: \"127.0.0.1\\x00x:22\" is not [ADDR:]PORT "
+      "(ADDR an IP address, PORT 0-65535)"}},
     {"DnsServerArrayItemNotAString",
      "dns_servers = [\"10.0.0.2\", 53]\n" + routeA(""),
      {"edge-connector: PATH:1: key dns_servers: 53 is an integer; expected an array of strings, "
@@ -337,6 +341,12 @@ const ErrorCase kErrorCases[] = {
      std::string("workers = 2\n\0\n", 14),
      {"edge-connector: PATH:2:1: not TOML: Error while parsing root table: expected keys, tables, "
       "whitespace or comments, saw '\\\\u0000'"}},
+    // toml++ 3.3.0 reaches TOML_UNREACHABLE on such a code point where whitespace may go
+    // (fuzz/ubsan_ignorelist.txt); the library the daemon links reports it as an error.
+    {"NonAsciiKey",
+     "\xc3\xa9 = 1\n",
+     {"edge-connector: PATH:1:1: not TOML: Error while parsing root table: expected keys, tables, "
+      "whitespace or comments, saw '\\xc3\\xa9'"}},
     {"DeeplyNested",
      "x = " + std::string(10000, '[') + std::string(10000, ']') + "\n",
      {"edge-connector: PATH:1:261: not TOML: Error while parsing value: exceeded maximum nested "

@@ -65,6 +65,13 @@ TEST(EndpointTest, ParseAddress) {
       {"host.example", std::nullopt},
       {"localhost", std::nullopt},
       {"1.2.3.4:80", std::nullopt},
+      // The whole text is the address: asio reads a C string, which would end at the NUL.
+      {std::string("1.2.3.4\0junk", 12), std::nullopt},
+      {std::string("[::1\0x]", 7), std::nullopt},
+      {std::string("::ff\0\0\0\0\0\0\0\0"
+                   "0.1",
+                   15),
+       std::nullopt},  // fuzz/corpus/duration_endpoint_fuzz/crash_nul_in_address
   };
   for (const auto& [text, want] : cases) {
     const auto got = parseAddress(text);
@@ -111,6 +118,8 @@ TEST(EndpointTest, ParseHostPort) {
       {"host.example", false, 1, false, std::nullopt, std::nullopt},
       {"localhost", true, 1, false, std::nullopt, std::nullopt},
       {"99999", true, 1, false, std::nullopt, std::nullopt},
+      {std::string("1.2.3.4\0:80", 10), true, 1, false, std::nullopt, std::nullopt},
+      {std::string("[::1\0]:80", 9), true, 1, false, std::nullopt, std::nullopt},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE("\"" + c.text + "\" bare=" + std::to_string(c.allow_bare_port));

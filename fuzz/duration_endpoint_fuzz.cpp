@@ -1,12 +1,13 @@
-// The value parsers for durations (config/duration.h) and endpoints (net/endpoint.h). The first
-// byte picks the parser, the rest is the text. Each checks a round trip: what parses, formatted
-// and parsed again, gives the same value.
+// The value parsers for durations (config/duration.h), endpoints (net/endpoint.h) and address
+// ranges (net/cidr.h). The first byte picks the parser, the rest is the text. Each checks a round
+// trip: what parses, formatted and parsed again, gives the same value.
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 #include "config/duration.h"
 #include "fuzz_check.h"
+#include "net/cidr.h"
 #include "net/endpoint.h"
 
 namespace {
@@ -52,6 +53,25 @@ void endpoints(std::string_view text, uint8_t selector) {
   }
 }
 
+// A range that parses writes back as a range that parses to itself, holds its own network
+// address, and judges an address and its IPv4-mapped form alike.
+void ranges(std::string_view text) {
+  std::string why;
+  auto cidr = net::Cidr::parse(text, &why);
+  if (!cidr) {
+    FUZZ_CHECK(!why.empty());
+    return;
+  }
+  FUZZ_CHECK(cidr->prefix() >= 0 && cidr->prefix() <= (cidr->v4() ? 32 : 128));
+  const auto written = cidr->text();
+  FUZZ_CHECK(net::Cidr::parse(written) == cidr);
+  const auto network = asio::ip::make_address(written.substr(0, written.find('/')));
+  FUZZ_CHECK(cidr->contains(network));
+  if (network.is_v4()) {
+    FUZZ_CHECK(cidr->contains(asio::ip::make_address_v6(asio::ip::v4_mapped, network.to_v4())));
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -59,6 +79,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data) + 1, size - 1);
   if (data[0] & 0x80) {
     durations(text);
+  } else if (data[0] & 0x40) {
+    ranges(text);
   } else {
     endpoints(text, data[0]);
   }

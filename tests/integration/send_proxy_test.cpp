@@ -131,6 +131,13 @@ TEST_F(SendProxy, V2Ipv6ClientIsSeenAsItselfByNginx) {
   expect_seen_as_client(edge(), nginx, "::1", "::1");
 }
 
+TEST_F(SendProxy, V1Ipv6ClientIsSeenAsItselfByNginx) {
+  NginxProcess nginx;
+  start_dns(single_target(nginx.port(), "nginx.svc.test"));
+  start_edge({"--send-proxy", "v1", "--listen", "[::1]:0"});
+  expect_seen_as_client(edge(), nginx, "::1", "::1");
+}
+
 // A dual-stack listener sees an IPv4 client as ::ffff:a.b.c.d; the header says IPv4.
 TEST_F(SendProxy, V2Ipv4ClientOnDualStackListenerIsSeenAsIpv4) {
   NginxProcess nginx;

@@ -19,13 +19,6 @@ using namespace std::chrono_literals;
 constexpr const char* kNginx = "/usr/sbin/nginx";
 constexpr const char* kStreamModule = "/usr/lib/nginx/modules/ngx_stream_module.so";
 
-std::string tail(const std::vector<std::string>& lines) {
-  std::string out;
-  const std::size_t from = lines.size() > 10 ? lines.size() - 10 : 0;
-  for (std::size_t i = from; i < lines.size(); ++i) out += "\n  " + lines[i];
-  return out;
-}
-
 }  // namespace
 
 NginxProcess::NginxProcess(NginxOptions options) : options_(options) {
@@ -87,8 +80,9 @@ void NginxProcess::start() {
       10s, 20ms);
   if (!ready || !process_->running()) {
     stop();
-    throw std::runtime_error("nginx did not start on port " + std::to_string(port_) + ":" +
-                             tail(error_log()));
+    std::string message = "nginx did not start on port " + std::to_string(port_) + ":";
+    for (const auto& line : error_log()) message += "\n  " + line;  // a few lines at start-up
+    throw std::runtime_error(message);
   }
 }
 

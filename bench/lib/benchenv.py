@@ -26,6 +26,10 @@ WORKLOADS = ["idle", "scale", "connrate", "throughput1", "throughput4", "latency
 ALIASES = {"throughput": ["throughput1", "throughput4"], "memory": ["idle"],
            "all": WORKLOADS}
 CONTENDERS = ["direct", "edge", "haproxy", "nginx", "socat", "socat-dns"]
+# Opt-in, never in a default run: edge-pp2 is edge-connector with --send-proxy v2, in front of
+# copies of the backends that skip the header (bench/tools/pp2_strip.cpp); `--send-proxy v2`.
+EXTRA_CONTENDERS = ["edge-pp2"]
+COLUMNS = ["direct", "edge", "edge-pp2", "haproxy", "nginx", "socat", "socat-dns"]
 
 
 @dataclass
@@ -46,11 +50,21 @@ class Ports:
     def redis(self): return self.base + 102
     def idle(self, n): return [self.base + 110 + i for i in range(n)]
     def hold(self, n): return [self.base + 120 + i for i in range(n)]
-    def contender(self, name): return self.base + 200 + 10 * CONTENDERS.index(name)
+    # The edge-pp2 contender's backends (copies of the above that skip a PROXY v2 header).
+    @property
+    def iperf_pp2(self): return self.base + 130
+    @property
+    def http_pp2(self): return self.base + 131
+    @property
+    def redis_pp2(self): return self.base + 132
+    def idle_pp2(self, n): return [self.base + 140 + i for i in range(n)]
+    def contender(self, name): return self.base + 200 + 10 * (CONTENDERS + EXTRA_CONTENDERS).index(name)
 
-    def all_tcp(self, idle_n, hold_n):
+    def all_tcp(self, idle_n, hold_n, pp2=False):
+        extra = ([self.iperf_pp2, self.http_pp2, self.redis_pp2] + self.idle_pp2(idle_n)
+                 + [self.contender("edge-pp2")]) if pp2 else []
         return ([self.iperf, self.http, self.redis] + self.idle(idle_n) + self.hold(hold_n)
-                + [self.contender(c) for c in CONTENDERS if c != "direct"])
+                + [self.contender(c) for c in CONTENDERS if c != "direct"] + extra)
 
 
 @dataclass
@@ -128,6 +142,9 @@ def parse_config(argv):
                    "; 'throughput' = both throughput runs [BENCH_ONLY]")
     p.add_argument("--contenders", help="comma list of: " + ", ".join(CONTENDERS) +
                    " [BENCH_CONTENDERS]")
+    p.add_argument("--send-proxy", choices=["v2"],
+                   help="also measure edge-connector with --send-proxy v2 (column "
+                   "edge-connector+pp2) against backends that skip the header [BENCH_SEND_PROXY]")
     p.add_argument("--user", help="run edge-connector as this unprivileged user (setpriv), as "
                    "the container image and the systemd unit do; results go to "
                    "latest-USER.md/.json [BENCH_USER]")
@@ -140,8 +157,10 @@ def parse_config(argv):
     workloads = _expand(a.only or os.environ.get("BENCH_ONLY") or default_workloads,
                         WORKLOADS, "workload")
     contenders = _expand(a.contenders or os.environ.get("BENCH_CONTENDERS") or ",".join(CONTENDERS),
-                         CONTENDERS, "contender")
-    contenders = [c for c in CONTENDERS if c in contenders]  # fixed column order
+                         CONTENDERS + EXTRA_CONTENDERS, "contender")
+    if (a.send_proxy or os.environ.get("BENCH_SEND_PROXY", "")) == "v2":
+        contenders.append("edge-pp2")
+    contenders = [c for c in COLUMNS if c in contenders]  # fixed column order
     cfg = Config(
         reps=a.reps or _env_int("BENCH_REPS", 1 if quick else 3),
         duration=a.duration or _env_int("BENCH_DURATION", 2 if quick else 4),
@@ -207,13 +226,16 @@ def build_tools():
     src_dir, out_dir = os.path.join(BENCH_DIR, "tools"), os.path.join(BENCH_DIR, ".build")
     os.makedirs(out_dir, exist_ok=True)
     tools = {}
-    for name in ("idle_hold", "idle_open", "connlat", "subreaper"):
-        src, out = os.path.join(src_dir, name + ".cpp"), os.path.join(out_dir, name)
+    for name in ("idle_hold", "idle_open", "connlat", "subreaper", "pp2_strip.so"):
+        shared = name.endswith(".so")  # an LD_PRELOAD library (pp2_strip.cpp)
+        src = os.path.join(src_dir, name.removesuffix(".so") + ".cpp")
+        out = os.path.join(out_dir, name)
         if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(src):
-            r = run(["g++", "-std=c++20", "-O2", "-Wall", "-o", out, src], timeout=180)
+            r = run(["g++", "-std=c++20", "-O2", "-Wall"] + (["-shared", "-fPIC"] if shared else [])
+                    + ["-o", out, src] + (["-ldl"] if shared else []), timeout=180)
             if r.returncode != 0:
                 raise BenchError(f"compiling {src} failed:\n{r.stderr[-3000:]}")
-        tools[name] = out
+        tools[name.removesuffix(".so")] = out
     return tools
 
 

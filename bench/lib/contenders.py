@@ -20,8 +20,9 @@ from procs import Managed, cpu_seconds, pss_kib, wait_tree_size
 
 FORKING_BASE_TREE = 2  # subreaper + the listening socat, when no connection is open
 
-LABELS = {"direct": "direct", "edge": "edge-connector", "haproxy": "HAProxy",
-          "nginx": "nginx stream", "socat": "socat", "socat-dns": "socat+DNS"}
+LABELS = {"direct": "direct", "edge": "edge-connector", "edge-pp2": "edge-connector+pp2",
+          "haproxy": "HAProxy", "nginx": "nginx stream", "socat": "socat",
+          "socat-dns": "socat+DNS"}
 
 
 class Running:
@@ -162,6 +163,19 @@ class Edge(Contender):
         return Scraper(f"http://127.0.0.1:{self.admin_port(port)}/metrics")
 
 
+class EdgePp2(Edge):
+    """edge-connector as above plus --send-proxy v2 (the header with the connection id TLV on
+    every target connection), in front of the same backends' pp2 copies, which skip the header
+    (services.py). Opt-in: `bench/run --send-proxy v2`."""
+    key = "edge-pp2"
+
+    def start(self, svc):
+        return super().start(self.ctx.services[svc.name + "-pp2"])
+
+    def argv(self, svc, port, workdir):
+        return super().argv(svc, port, workdir) + ["--send-proxy", "v2"]
+
+
 class HAProxy(Contender):
     """HAProxy in TCP mode, best settings for this job: resolvers on the same dnsmasq and a
     server-template on the same SRV record, splice, one thread per core, long timeouts, and
@@ -295,5 +309,5 @@ class SocatDns(Contender):
 
 
 def make_contenders(ctx, keys):
-    classes = {c.key: c for c in (Direct, Edge, HAProxy, Nginx, Socat, SocatDns)}
+    classes = {c.key: c for c in (Direct, Edge, EdgePp2, HAProxy, Nginx, Socat, SocatDns)}
     return [classes[k](ctx) for k in keys]

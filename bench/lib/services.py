@@ -6,6 +6,11 @@
     redis    redis-server (no persistence)           _redis._tcp.bench.test
     idle     idle_hold on 4 ports (greets, holds)    _idle._tcp.bench.test (4 records)
     hold     idle_hold, one process per port         _hold._tcp.bench.test (100k test only)
+
+With the edge-pp2 contender (`bench/run --send-proxy v2`), iperf, http, redis and idle also
+run as second copies on their own ports (services "iperf-pp2", ...) under the LD_PRELOAD shim
+bench/tools/pp2_strip.cpp, which drops the PROXY v2 header at accept: the same programs, fed
+the same bytes as the other contenders' backends.
 """
 
 import os
@@ -34,15 +39,26 @@ class Service:
         return f"{self.name}-{i}.{DOMAIN}"
 
 
+PP2_SERVICES = ("iperf", "http", "redis", "idle")  # the ones edge-pp2 is measured against
+
+
 def service_table(cfg, hold_backends):
     p = cfg.ports
-    return {
+    table = {
         "iperf": Service("iperf", "iperf", [p.iperf]),
         "http": Service("http", "http", [p.http]),
         "redis": Service("redis", "redis", [p.redis]),
         "idle": Service("idle", "idle", p.idle(4)),
         "hold": Service("hold", "idle", p.hold(hold_backends)),
     }
+    if "edge-pp2" in cfg.contenders:
+        table.update({
+            "iperf-pp2": Service("iperf-pp2", "iperf", [p.iperf_pp2]),
+            "http-pp2": Service("http-pp2", "http", [p.http_pp2]),
+            "redis-pp2": Service("redis-pp2", "redis", [p.redis_pp2]),
+            "idle-pp2": Service("idle-pp2", "idle", p.idle_pp2(4)),
+        })
+    return table
 
 
 class Backends:
@@ -54,12 +70,22 @@ class Backends:
 
     def start(self):
         self._start_dnsmasq()
-        self._start("iperf", ["iperf3", "-s", "-p", str(self.cfg.ports.iperf), "-B", "127.0.0.1"])
-        self._start("http", self._nginx_http_argv())
-        self._start("redis", ["redis-server", "--port", str(self.cfg.ports.redis),
-                              "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                              "--logfile", ""])
-        self._start("idle", [self.tools["idle_hold"]] + [str(x) for x in self.services["idle"].ports])
+        for name in ("iperf", "http", "redis", "idle"):
+            self._start(name, self._argv(name, name))
+            if name + "-pp2" in self.services:  # the same program, under the header skipper
+                self._start(name + "-pp2", ["env", f"LD_PRELOAD={self.tools['pp2_strip']}"]
+                            + self._argv(name, name + "-pp2"))
+
+    def _argv(self, kind, name):
+        ports = self.services[name].ports
+        if kind == "iperf":
+            return ["iperf3", "-s", "-p", str(ports[0]), "-B", "127.0.0.1"]
+        if kind == "http":
+            return self._nginx_http_argv(name, ports[0])
+        if kind == "redis":
+            return ["redis-server", "--port", str(ports[0]), "--bind", "127.0.0.1", "--save", "",
+                    "--appendonly", "no", "--logfile", ""]
+        return [self.tools["idle_hold"]] + [str(x) for x in ports]
 
     def dead(self):
         """What of dnsmasq and the backends is no longer running (with its log's last line):
@@ -123,8 +149,8 @@ class Backends:
             time.sleep(0.1)
         raise BenchError(f"dnsmasq does not answer SRV queries:\n{m.log_tail()}")
 
-    def _nginx_http_argv(self):
-        prefix = os.path.join(self.tmp, "nginx-http")
+    def _nginx_http_argv(self, name, port):
+        prefix = os.path.join(self.tmp, "nginx-" + name)
         os.makedirs(prefix, exist_ok=True)
         conf = os.path.join(prefix, "nginx.conf")
         with open(conf, "w") as f:
@@ -137,7 +163,7 @@ http {{
     access_log off;
     default_type text/plain;
     server {{
-        listen 127.0.0.1:{self.cfg.ports.http} backlog=4096;
+        listen 127.0.0.1:{port} backlog=4096;
         location / {{ return 200 "ok\\n"; }}
     }}
 }}

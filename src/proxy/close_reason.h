@@ -1,12 +1,14 @@
 #pragma once
 // Why a connection ended, as one word for the access log, and the pure rules that decide it.
 
+#include <cstdint>
 #include <string_view>
 #include <system_error>
 
 namespace edge::proxy {
 
-enum class CloseReason {
+// One byte: a field of every Session (an idle connection's memory counts).
+enum class CloseReason : uint8_t {
   None,          // still open
   ClientClosed,  // the client sent FIN first; both directions then ended cleanly
   TargetClosed,  // the target sent FIN first

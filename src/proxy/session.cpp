@@ -6,11 +6,13 @@
 #include <algorithm>
 #include <asio/post.hpp>
 #include <cerrno>
+#include <cstring>
 
 #include "balance/picker.h"
 #include "log/connection_id.h"
 #include "net/socket_options.h"
 #include "net/system_error.h"
+#include "proxy_protocol/header.h"
 
 namespace edge::proxy {
 namespace {
@@ -41,8 +43,10 @@ bool connectPending(int e) {
 
 void Session::start(WorkerContext& ctx, std::shared_ptr<RouteContext> route, net::Socket client,
                     net::Endpoint client_endpoint, std::optional<net::Endpoint> destination) {
-  (void)destination;  // TODO(issue 13): --send-proxy
   auto* session = new Session(ctx, std::move(route), std::move(client), client_endpoint);
+  if (destination && session->route_->settings.send_proxy != config::ProxyProtocol::Off) {
+    session->proxy_destination_ = std::make_unique<const net::Endpoint>(*destination);
+  }
   session->snapshot_ = session->route_->board.load();
   if (session->snapshot_->empty()) {
     session->reason_ = CloseReason::NoTargets;
@@ -197,9 +201,13 @@ void Session::attemptFailed(const std::error_code& ec) {
   const auto failure = timed_out_ || ec.value() == ETIMEDOUT ? metrics::ConnectFailure::Timeout
                        : ec.value() == ECONNREFUSED          ? metrics::ConnectFailure::Refused
                                                              : metrics::ConnectFailure::Other;
+  attemptFailed(failure, timed_out_ ? "connect timeout" : ec.message());
+}
+
+void Session::attemptFailed(metrics::ConnectFailure failure, std::string error) {
   target_counters_->failures[static_cast<size_t>(failure)].add();
   target_counters_ = nullptr;
-  error_ = timed_out_ ? "connect timeout" : ec.message();
+  error_ = std::move(error);
   timed_out_ = false;
   const auto& endpoint = *target_endpoint_;
   route_->health_table.connectFailed(endpoint, targetName(), error_, Clock::now());
@@ -220,6 +228,10 @@ bool Session::alreadyFailed(const net::Endpoint& endpoint) const {
 }
 
 void Session::connected(bool waited) {
+  if (route_->settings.send_proxy != config::ProxyProtocol::Off && !aborted_ &&
+      !sendProxyHeader()) {
+    return connectNext();  // the next target's connection gets a header of its own
+  }
   route_->health.connectSucceeded(*target_endpoint_, targetName());
   const auto now = Clock::now();  // once per connection: connect time, idleness, progress
   route_->counters.connect_seconds.observe(
@@ -236,6 +248,39 @@ void Session::connected(bool waited) {
   // Not waited: the target socket was opened within this handler, so epoll has not polled it
   // yet and still announces whatever it received.
   forward(/*target_unread=*/!waited, now);  // from here on the pumps' callbacks carry the session
+}
+
+bool Session::sendProxyHeader() {
+  net::Endpoint destination;
+  if (proxy_destination_) {
+    destination = *proxy_destination_;
+  } else {
+    std::error_code ec;
+    destination = client_.local_endpoint(ec);
+    if (ec) {  // the client socket is broken (not the target's fault): the connection ends
+      error_ = "getsockname: " + ec.message();
+      abort(CloseReason::ClientReset, /*send_reset=*/false);
+      return true;  // connected() sees aborted_ and ends the session
+    }
+  }
+  const std::string header = route_->settings.send_proxy == config::ProxyProtocol::V1
+                                 ? proxy_protocol::writeV1(client_endpoint_, destination)
+                                 : proxy_protocol::writeV2(client_endpoint_, destination,
+                                                           log::ConnectionIdText(id_).view());
+  // A fresh connection's send buffer is empty, so the whole header (at most a few hundred
+  // bytes) goes at once, as the spec wants; anything else fails this target like a connect.
+  ssize_t sent;
+  do {
+    sent =
+        ::send(target_.native_handle(), header.data(), header.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  } while (sent < 0 && errno == EINTR);
+  if (sent == static_cast<ssize_t>(header.size())) return true;
+  const int e = errno;
+  attemptFailed(metrics::ConnectFailure::Other,
+                sent < 0 ? std::string("sending the PROXY header: ") + std::strerror(e)
+                         : "sending the PROXY header: only " + std::to_string(sent) + " of " +
+                               std::to_string(header.size()) + " bytes taken");
+  return false;
 }
 
 void Session::forward(bool target_unread, Clock::time_point now) {

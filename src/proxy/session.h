@@ -67,11 +67,15 @@ class Session final : PumpOwner, net::ReactorOp::Callbacks, ConnectDeadlines::Wa
   ConnectStep connectTo(const net::Endpoint& endpoint, std::error_code& ec);
   bool openTarget(const net::Endpoint& endpoint, std::error_code& ec);
   void attemptFailed(const std::error_code& ec);
+  void attemptFailed(metrics::ConnectFailure failure, std::string error);
   // This connection will not try `endpoint` again.
   void skipTarget(const net::Endpoint& endpoint);
   bool alreadyFailed(const net::Endpoint& endpoint) const;
   // `waited`: the connect went through the event loop (else it completed in connectTo()).
   void connected(bool waited);
+  // --send-proxy: writes the header on the just-connected target socket. False (the attempt
+  // noted as failed) if the socket did not take all of it at once.
+  bool sendProxyHeader();
   // The pending connect (net::ReactorOp::Callbacks) and its deadline.
   Attempt attempt(net::ReactorOp& op) override;
   void complete(net::ReactorOp& op, const std::error_code& ec) override;
@@ -101,12 +105,16 @@ class Session final : PumpOwner, net::ReactorOp::Callbacks, ConnectDeadlines::Wa
   std::optional<net::Endpoint> target_endpoint_;
   metrics::TargetCounters* target_counters_ = nullptr;  // the target being tried or connected
   net::Endpoint client_endpoint_;
+  int connect_errno_ = 0;  // what the pending connect's last attempt answered
   uint64_t id_;
   Clock::time_point started_;
   Clock::time_point quiet_since_;    // when a sweep last saw bytes move (at first: connected)
   uint64_t bytes_seen_ = 0;          // ... and how many both pumps had moved then
   Clock::time_point next_progress_;  // when the next progress event is due
-  int connect_errno_ = 0;            // what the pending connect's last attempt answered
+  // --send-proxy with an accepted PROXY header: the header's destination (else the client
+  // socket's local address is asked for when needed). Allocated only then: idle connections stay
+  // small.
+  std::unique_ptr<const net::Endpoint> proxy_destination_;
   CloseReason reason_ = CloseReason::None;
   uint8_t attempts_ = 0;
   bool aborted_ = false;

@@ -279,7 +279,7 @@ TEST(ProxyProtocolParse, DecidesAsEarlyAsTheBytesAllow) {
 TEST(ProxyProtocolParse, ArbitraryBytesNeverReadOutOfBounds) {
   // Every v2 length from 0 to beyond the limit over a buffer holding only some of it: the
   // verdict is Incomplete, Invalid or Complete within the buffer (ASan checks the reads).
-  for (uint8_t fam : {0x00, 0x11, 0x21, 0x31}) {
+  for (uint8_t fam : {uint8_t{0x00}, uint8_t{0x11}, uint8_t{0x21}, uint8_t{0x31}}) {
     for (int length = 0; length <= 1100; length += 7) {
       Bytes h = v2(0x21, fam, Bytes(static_cast<size_t>(std::min(length, 300)), 0x01), length);
       const auto r = parse(h);

@@ -12,12 +12,21 @@
 namespace edge::proxy {
 namespace {
 
-// Whether the client has shut its side (FIN, or the connection failed): then the bytes queued
-// now are all the header will ever get. epoll's registration does not ask for EPOLLRDHUP, so a
-// FIN that came with the last piece of a truncated header raises no further edge: asked here.
-bool peerDone(int fd) {
+// Whether the client has ended its side: 0 if not, else the errno of the failure (ECONNRESET
+// for a reset; its pending data still reads first, so the reads alone would not tell) or -1 for a
+// FIN. Then the bytes queued now are all the header will ever get. epoll's registration does not
+// ask for EPOLLRDHUP, so a FIN that came with the last piece of a truncated header raises no
+// further edge: asked here.
+int peerEnded(int fd) {
   pollfd p{fd, POLLRDHUP, 0};
-  return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+  if (::poll(&p, 1, 0) != 1) return 0;
+  if (p.revents & POLLERR) {
+    int error = 0;
+    socklen_t length = sizeof error;
+    ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length);
+    return error != 0 ? error : ECONNRESET;
+  }
+  return (p.revents & (POLLRDHUP | POLLHUP)) != 0 ? -1 : 0;
 }
 
 }  // namespace
@@ -74,9 +83,7 @@ net::ReactorOp::Attempt ProxyHeaderReader::readOnce() {
     if (n < 0) {
       const int e = errno;
       if (e == EAGAIN || e == EWOULDBLOCK) return Attempt::WouldBlock;
-      fail(e == ECONNRESET ? "client reset before its PROXY header ended (" +
-                                 std::to_string(received_) + " bytes received)"
-                           : "reading the PROXY header: " + net::systemError(e).message());
+      failed(e);
       return Attempt::Done;
     }
     if (n == 0) {
@@ -113,10 +120,21 @@ net::ReactorOp::Attempt ProxyHeaderReader::readOnce() {
                " bytes received)");
           return Attempt::Done;
         }
-        if (!peerDone(fd)) return Attempt::WouldBlock;  // the next piece raises an edge
-        break;
+        if (const int ended = peerEnded(fd); ended > 0) {
+          failed(ended);
+          return Attempt::Done;
+        } else if (ended == 0) {
+          return Attempt::WouldBlock;  // the next piece raises an edge
+        }
+        break;  // a FIN: one last look, at what came before it
     }
   }
+}
+
+void ProxyHeaderReader::failed(int error) {
+  fail(error == ECONNRESET ? "client reset before its PROXY header ended (" +
+                                 std::to_string(received_) + " bytes received)"
+                           : "reading the PROXY header: " + net::systemError(error).message());
 }
 
 void ProxyHeaderReader::complete(net::ReactorOp&, const std::error_code& ec) {

@@ -61,6 +61,8 @@ class ProxyHeaderReader final : net::ReactorOp::Callbacks, ConnectDeadlines::Wai
   void deadlinePassed() override;
   // One look at the socket: Done once the outcome is known.
   Attempt readOnce();
+  // The connection failed with `error` (an errno).
+  void failed(int error);
   void fail(std::string why) {
     reason_ = CloseReason::BadProxyHeader;
     error_ = std::move(why);

@@ -4,6 +4,7 @@
 // writes with pauses is read whole.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <string>
 #include <thread>
 
@@ -137,6 +138,26 @@ TEST_F(BadProxyHeader, AClientThatResetsMidHeaderIsLogged) {
   EXPECT_EQ(record->get("error"), "client reset before its PROXY header ended (18 bytes received)");
   EXPECT_EQ(backend.accepted(), 0);
   expectServed(backend, 5003);
+}
+
+TEST_F(BadProxyHeader, AHeaderStillComingAtShutdownIsClosedAndHoldsNothingUp) {
+  start_with_echo_backend({"--accept-proxy", "--trusted-proxies", "127.0.0.1",
+                           "--proxy-header-timeout", "30s", "--drain-timeout", "20s"});
+  auto client = RawClient::connect("127.0.0.1", "127.0.0.1", edge().port());
+  ASSERT_TRUE(client);
+  ASSERT_EQ(client->write("PROXY TCP4 127.0.0.5"), IoResult::ok);
+  // Read as Incomplete before the signal.
+  std::this_thread::sleep_for(100ms);
+  const auto started = std::chrono::steady_clock::now();
+  ASSERT_TRUE(signal_edge(SIGTERM));
+  EXPECT_EQ(edge().process().wait_exit(5s), 0);
+  // Neither the 30s header timeout nor the 20s drain timeout was waited for.
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);
+  EXPECT_EQ(client->read_to_end(2s), "");
+  const auto record = recordFor(edge(), clientOf(*client), 2s);
+  ASSERT_TRUE(record);
+  EXPECT_EQ(record->get("close"), "shutdown");
+  EXPECT_EQ(record->get("error"), "shutting down before its PROXY header was read");
 }
 
 TEST_F(BadProxyHeader, AHeaderInOneByteWritesWithPausesIsReadWhole) {

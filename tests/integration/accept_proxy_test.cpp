@@ -79,6 +79,11 @@ TEST_F(AcceptProxy, AnIpv6ClientThroughV2IsLoggedAsItself) {
   throughHaproxy(backend, "::1", "::1", "send-proxy-v2", "[::1]");
 }
 
+TEST_F(AcceptProxy, AnIpv6ClientThroughV1IsLoggedAsItself) {
+  Backend& backend = start_with_echo_backend({"--accept-proxy", "--trusted-proxies", "127.0.0.1"});
+  throughHaproxy(backend, "::1", "::1", "send-proxy", "[::1]");  // "PROXY TCP6 ::1 ::1 ..."
+}
+
 TEST_F(AcceptProxy, ARawLocalHeaderIsServedWithTheConnectionsOwnAddresses) {
   Backend& backend =
       start_with_echo_backend({"--accept-proxy", "--trusted-proxies", "127.0.0.0/8"});

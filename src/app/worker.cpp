@@ -8,7 +8,18 @@
 namespace edge::app {
 
 Worker::Worker(size_t pipe_size, log::AccessLog::Shard& access_log, proxy::ConnectionLimits& limits)
-    : ctx_(io_, pipe_size, access_log, limits) {}
+    : ctx_(io_, pipe_size, access_log, limits),
+      on_header_read_([this](proxy::ProxyHeaderReader& reader) { headerRead(reader); }) {}
+
+Worker::~Worker() {
+  // A reader's op lives inside it: it must come back (aborted) before the reader may go. The
+  // event loop no longer runs here, so its completions are run now.
+  if (header_reads_.empty()) return;
+  stopHeaderReads(nullptr, "worker stopped before its PROXY header was read");
+  io_.restart();
+  while (!header_reads_.empty() && io_.poll_one() > 0) {
+  }
+}
 
 void Worker::setRoute(std::shared_ptr<const proxy::SharedRoute> route) {
   auto& slot = routes_[route->settings.name];
@@ -37,7 +48,44 @@ void Worker::addListener(const std::string& name, std::string key,
 }
 
 void Worker::accepted(Route& route, net::Socket socket, const net::Endpoint& peer) {
-  admit(route, std::move(socket), peer);
+  const auto& settings = route.context->settings;
+  if (!settings.accept_proxy) return admit(route, std::move(socket), peer);
+  // Only a trusted proxy may say who the client is: anyone else is closed before a byte is read.
+  if (!net::anyContains(settings.trusted_proxies, peer.address())) {
+    return reject(route, socket, peer, proxy::CloseReason::UntrustedProxy,
+                  "not in --trusted-proxies");
+  }
+  if (ctx_.draining) {  // a retired listener's queue: no header read can end in a session now
+    return reject(route, socket, peer, proxy::CloseReason::Shutdown,
+                  "shutting down before its PROXY header was read");
+  }
+  header_reads_.pushBack(new proxy::ProxyHeaderReader(ctx_.pump_pools.reactor, route.context,
+                                                      std::move(socket), peer, on_header_read_));
+}
+
+void Worker::headerRead(proxy::ProxyHeaderReader& reader) {
+  header_reads_.remove(&reader);
+  std::unique_ptr<proxy::ProxyHeaderReader> owned(&reader);
+  const auto& header = reader.header();
+  // The route as it is now (a reload may have changed it while the header came in).
+  auto it = routes_.find(reader.route()->settings.name);
+  if (header && it != routes_.end() && !ctx_.draining) {
+    if (header->local) return admit(*it->second, std::move(reader.socket()), reader.peer());
+    return admit(*it->second, std::move(reader.socket()), *header->source, header->destination);
+  }
+  if (header) {  // read, but the route went or the worker drains meanwhile
+    return reject(*reader.route(), reader.socket(), reader.peer(), proxy::CloseReason::Shutdown,
+                  "route removed or shutting down as its PROXY header was read");
+  }
+  reject(*reader.route(), reader.socket(), reader.peer(), reader.reason(), reader.error());
+}
+
+void Worker::stopHeaderReads(const proxy::RouteContext* route, std::string_view why) {
+  header_reads_.forEach([&](proxy::ProxyHeaderReader& reader) {
+    if (!route || reader.route()->settings.name == route->settings.name) {
+      reader.stop(proxy::CloseReason::Shutdown, std::string(why));
+    }
+  });
 }
 
 void Worker::admit(Route& route, net::Socket socket, const net::Endpoint& client,
@@ -77,13 +125,18 @@ void Worker::refuse(Route& route, net::Socket& socket, const net::Endpoint& peer
 
 void Worker::reject(Route& route, net::Socket& socket, const net::Endpoint& client,
                     proxy::CloseReason reason, std::string_view why) {
-  auto& counters = route.context->counters;
+  reject(*route.context, socket, client, reason, why);
+}
+
+void Worker::reject(proxy::RouteContext& route, net::Socket& socket, const net::Endpoint& client,
+                    proxy::CloseReason reason, std::string_view why) {
+  auto& counters = route.counters;
   counters.accepted.add();
   counters.closed[static_cast<size_t>(reason)].add();
   log::AccessRecord record;
   record.ts = std::chrono::system_clock::now();
   record.id = ctx_.nextConnectionId();
-  record.route = route.context->settings.name;
+  record.route = route.settings.name;
   record.client = client;
   record.reason = reason;
   record.error = why;
@@ -142,6 +195,7 @@ size_t Worker::removeRoute(const std::string& name) {
   if (it == routes_.end()) return 0;
   for (auto& listening : it->second->listeners) retire(listening);
   const auto* context = it->second->context.get();
+  stopHeaderReads(context, "route removed before its PROXY header was read");
   routes_.erase(it);
   size_t open = 0;
   ctx_.sessions.forEach([&](proxy::Session& s) { open += s.route() == context ? 1 : 0; });
@@ -162,7 +216,10 @@ void Worker::drained() {
   drain_timer_.cancel();
   // Nothing may keep the event loop running now: no sweep, no connect deadline.
   idle_sweep_.stop();
-  for (auto& [name, route] : routes_) route->context->deadlines.stop();
+  for (auto& [name, route] : routes_) {
+    route->context->deadlines.stop();
+    route->context->header_deadlines.stop();
+  }
   const size_t cut = std::min(cut_, open_at_drain_);
   if (auto done = std::exchange(on_drained_, nullptr)) done({open_at_drain_ - cut, cut});
 }
@@ -180,6 +237,7 @@ void Worker::drain(std::optional<std::chrono::milliseconds> timeout, bool retire
   } else {
     stopAccepting();
   }
+  stopHeaderReads(nullptr, "shutting down before its PROXY header was read");
   open_at_drain_ = ctx_.sessions.size();
   if (open_at_drain_ == 0) return drained();
   if (!timeout) return;  // off: wait for ever (or a second signal)
@@ -195,6 +253,7 @@ void Worker::closeAll() {
     closed_all_ = true;
     cut_ = ctx_.sessions.size();
   }
+  stopHeaderReads(nullptr, "shutting down before its PROXY header was read");
   ctx_.sessions.forEach(
       [](proxy::Session& s) { s.abort(proxy::CloseReason::Shutdown, /*send_reset=*/false); });
 }

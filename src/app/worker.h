@@ -18,6 +18,8 @@
 #include "proxy/acceptor.h"
 #include "proxy/connection_info.h"
 #include "proxy/idle_sweep.h"
+#include "proxy/intrusive_list.h"
+#include "proxy/proxy_header_reader.h"
 #include "proxy/route_context.h"
 #include "proxy/worker_context.h"
 
@@ -26,6 +28,10 @@ namespace edge::app {
 class Worker {
  public:
   Worker(size_t pipe_size, log::AccessLog::Shard& access_log, proxy::ConnectionLimits& limits);
+  // Closes the PROXY headers still being read (their completions run here).
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
 
   asio::io_context& io() { return io_; }
   // Capacity of the pipes this worker splices through (0: copies only).
@@ -41,8 +47,8 @@ class Worker {
   void addListener(const std::string& name, std::string key, asio::ip::tcp::acceptor listener);
   // Serves what is queued on the route's listeners named `key`, then closes them.
   void retireListener(const std::string& name, const std::string& key);
-  // Retires the route's listeners and forgets the route; its open connections run on.
-  // Returns how many are open.
+  // Retires the route's listeners and forgets the route; its open connections run on (those
+  // still sending their PROXY header are closed). Returns how many are open.
   size_t removeRoute(const std::string& name);
   // Closes every listener without retiring it (another process holds the same sockets: it
   // serves what is queued).
@@ -55,8 +61,9 @@ class Worker {
     size_t cut = 0;
   };
   // Stops accepting; open connections get `timeout` (nullopt: for ever) to finish, then are
-  // closed. `on_drained` runs once the last connection ended. `retire`: serve what is queued
-  // first (false after an upgrade handed the listeners over).
+  // closed. Connections still sending their PROXY header are closed at once (close=shutdown).
+  // `on_drained` runs once the last connection ended. `retire`: serve what is queued first (false
+  // after an upgrade handed the listeners over).
   void drain(std::optional<std::chrono::milliseconds> timeout, bool retire,
              std::function<void(DrainCount)> on_drained);
   // Closes every open connection now.
@@ -80,8 +87,13 @@ class Worker {
     std::vector<Listening> listeners;
   };
 
-  // A new connection from `peer`; with --accept-proxy its PROXY header is read first.
+  // A new connection from `peer`; with --accept-proxy its PROXY header is read first (peer in
+  // --trusted-proxies only).
   void accepted(Route& route, net::Socket socket, const net::Endpoint& peer);
+  // A PROXY header reader ended: the client it names is admitted, or the connection closed.
+  void headerRead(proxy::ProxyHeaderReader& reader);
+  // Ends the pending header reads (of the route `route` only, if given) with close=shutdown.
+  void stopHeaderReads(const proxy::RouteContext* route, std::string_view why);
   // Admission of a client whose address is known (the peer's, or the PROXY header's): allow and
   // deny lists, rate limit, connection limits; then its session starts.
   // `destination`: the address the client connected to, from its PROXY header (nullopt: the
@@ -95,6 +107,8 @@ class Worker {
   // `reason`, one access-log close event with `why`.
   void reject(Route& route, net::Socket& socket, const net::Endpoint& client,
               proxy::CloseReason reason, std::string_view why);
+  void reject(proxy::RouteContext& route, net::Socket& socket, const net::Endpoint& client,
+              proxy::CloseReason reason, std::string_view why);
   void retire(Listening& listening);
   void drained();
 
@@ -104,6 +118,9 @@ class Worker {
   // Closed acceptors, kept until the worker goes: a cancelled accept may still complete.
   std::vector<std::unique_ptr<proxy::Acceptor>> retired_;
   proxy::IdleSweep idle_sweep_{ctx_};
+  // Connections whose PROXY header is being read (--accept-proxy); each deleted in headerRead.
+  std::function<void(proxy::ProxyHeaderReader&)> on_header_read_;
+  proxy::IntrusiveList<proxy::ProxyHeaderReader> header_reads_;
   asio::steady_timer drain_timer_{io_};
   std::function<void(DrainCount)> on_drained_;
   size_t open_at_drain_ = 0;

@@ -1,5 +1,6 @@
 #pragma once
-// Connect timeouts of one worker, with one timer instead of one per attempt.
+// Connect timeouts of one worker, with one timer instead of one per attempt (also used for the
+// PROXY header timeout: any set of waits that all get the same timeout).
 //
 // Every attempt gets the same timeout, so deadlines fall in the order the attempts started:
 // the waiting attempts form a FIFO and the timer only ever waits for the oldest. Joining and

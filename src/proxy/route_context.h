@@ -7,8 +7,9 @@
 // carry over, so a reload starts with the targets and health state it had (no lookup gap).
 //
 // RouteContext: one worker's view of a SharedRoute, with what belongs to that worker alone (its
-// health reader, balancer and connect deadlines). Each session holds its RouteContext until it
-// ends: a reload or a removed route never changes a connection that is already open.
+// health reader, balancer, connect and PROXY header deadlines). Each session holds its
+// RouteContext until it ends: a reload or a removed route never changes a connection that is
+// already open.
 
 #include <asio/io_context.hpp>
 #include <memory>
@@ -53,6 +54,7 @@ class RouteContext {
         health_table(*shared_->health),
         health(*shared_->health),
         deadlines(io, shared_->settings.connect_timeout),
+        header_deadlines(io, shared_->settings.proxy_header_timeout),
         balancer(shared_->settings.balance, shared_->active.get()),
         counters(route_counters) {}
   RouteContext(const RouteContext&) = delete;
@@ -69,8 +71,10 @@ class RouteContext {
   health::HealthTable& health_table;   // the route's, shared with every worker: writes
   health::HealthTable::Reader health;  // this worker's lock-free reads of it
   ConnectDeadlines deadlines;          // this worker's connects on this route
-  balance::Balancer balancer;          // this worker's picks (round-robin state)
-  metrics::RouteCounters& counters;    // this worker's, for the route's name (outlive reloads)
+  // This worker's PROXY headers being read (--accept-proxy): the same FIFO of equal timeouts.
+  ConnectDeadlines header_deadlines;
+  balance::Balancer balancer;        // this worker's picks (round-robin state)
+  metrics::RouteCounters& counters;  // this worker's, for the route's name (outlive reloads)
 };
 
 }  // namespace edge::proxy

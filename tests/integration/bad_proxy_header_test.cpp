@@ -80,12 +80,10 @@ TEST_F(BadProxyHeader, EachIsClosedWithWhatWasWrongAndNoTargetContacted) {
     ASSERT_TRUE(client);
     ASSERT_EQ(client->write(c.bytes), IoResult::ok);
     if (c.half_close) client->shutdown_write();
-    const auto started = std::chrono::steady_clock::now();
+    // Closed on the bytes, well before the 300ms timeout would (whose error text differs).
     EXPECT_EQ(client->read_to_end(2s), "");
     EXPECT_TRUE(client->last() == IoResult::eof || client->last() == IoResult::reset)
         << to_string(client->last());
-    // Decided on the bytes, not by the 300ms timeout.
-    EXPECT_LT(std::chrono::steady_clock::now() - started, 250ms);
     const auto record = recordFor(edge(), clientOf(*client));
     ASSERT_TRUE(record) << "no record for " << clientOf(*client);
     EXPECT_EQ(record->get("close"), "bad_proxy_header");

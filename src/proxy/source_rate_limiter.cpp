@@ -29,13 +29,15 @@ bool SourceRateLimiter::admit(const asio::ip::address& source, Clock::time_point
     if (entries_.size() < capacity_) {
       i = static_cast<uint32_t>(entries_.size());
       entries_.emplace_back();
-    } else {  // full: the address seen least recently gives up its slot
+      index_.emplace(key, i);
+    } else {  // full: the address seen least recently gives up its slot (and its map node)
       i = tail_;
       unlink(i);
-      index_.erase(entries_[i].key);
+      auto node = index_.extract(entries_[i].key);
+      node.key() = key;
+      index_.insert(std::move(node));  // no allocation: memory stays what it was when full
     }
     entries_[i] = Entry{key, burst_, now, kNone, kNone};
-    index_.emplace(key, i);
   }
   pushFront(i);
   Entry& e = entries_[i];

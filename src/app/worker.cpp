@@ -52,11 +52,11 @@ void Worker::accepted(Route& route, net::Socket socket, const net::Endpoint& pee
   if (!settings.accept_proxy) return admit(route, std::move(socket), peer);
   // Only a trusted proxy may say who the client is: anyone else is closed before a byte is read.
   if (!net::anyContains(settings.trusted_proxies, peer.address())) {
-    return reject(route, socket, peer, proxy::CloseReason::UntrustedProxy,
+    return reject(*route.context, socket, peer, proxy::CloseReason::UntrustedProxy,
                   "not in --trusted-proxies");
   }
   if (ctx_.draining) {  // a retired listener's queue: no header read can end in a session now
-    return reject(route, socket, peer, proxy::CloseReason::Shutdown,
+    return reject(*route.context, socket, peer, proxy::CloseReason::Shutdown,
                   "shutting down before its PROXY header was read");
   }
   header_reads_.pushBack(new proxy::ProxyHeaderReader(ctx_.pump_pools.reactor, route.context,
@@ -93,10 +93,10 @@ void Worker::admit(Route& route, net::Socket socket, const net::Endpoint& client
   const auto& settings = route.context->settings;
   if (!settings.allow.empty() || !settings.deny.empty()) {
     if (net::anyContains(settings.deny, client.address())) {
-      return reject(route, socket, client, proxy::CloseReason::Denied, "in --deny");
+      return reject(*route.context, socket, client, proxy::CloseReason::Denied, "in --deny");
     }
     if (!settings.allow.empty() && !net::anyContains(settings.allow, client.address())) {
-      return reject(route, socket, client, proxy::CloseReason::Denied, "not in --allow");
+      return reject(*route.context, socket, client, proxy::CloseReason::Denied, "not in --allow");
     }
   }
   if (const auto& limiter = route.context->shared().rate_limiter;
@@ -120,12 +120,7 @@ void Worker::admit(Route& route, net::Socket socket, const net::Endpoint& client
 void Worker::refuse(Route& route, net::Socket& socket, const net::Endpoint& peer,
                     metrics::Limit limit, proxy::CloseReason reason, std::string_view why) {
   route.context->counters.refused[static_cast<size_t>(limit)].add();
-  reject(route, socket, peer, reason, why);
-}
-
-void Worker::reject(Route& route, net::Socket& socket, const net::Endpoint& client,
-                    proxy::CloseReason reason, std::string_view why) {
-  reject(*route.context, socket, client, reason, why);
+  reject(*route.context, socket, peer, reason, why);
 }
 
 void Worker::reject(proxy::RouteContext& route, net::Socket& socket, const net::Endpoint& client,

@@ -105,8 +105,6 @@ class Worker {
               proxy::CloseReason reason, std::string_view why);
   // Closes a client at once, before any target is contacted: counted as accepted and closed for
   // `reason`, one access-log close event with `why`.
-  void reject(Route& route, net::Socket& socket, const net::Endpoint& client,
-              proxy::CloseReason reason, std::string_view why);
   void reject(proxy::RouteContext& route, net::Socket& socket, const net::Endpoint& client,
               proxy::CloseReason reason, std::string_view why);
   void retire(Listening& listening);

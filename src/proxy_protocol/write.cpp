@@ -4,6 +4,7 @@
 #include <array>
 #include <charconv>
 
+#include "net/cidr.h"
 #include "proxy_protocol/header.h"
 
 namespace edge::proxy_protocol {
@@ -29,12 +30,9 @@ struct Pair {
   address destination;
 };
 
-address unmapped(const address& a) {
-  if (a.is_v6() && a.to_v6().is_v4_mapped()) {
-    return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
-  }
-  if (a.is_v6()) return address_v6(a.to_v6().to_bytes());  // drops the scope id
-  return a;
+address onWire(const address& a) {
+  const auto u = net::unmapped(a);
+  return u.is_v6() ? address_v6(u.to_v6().to_bytes()) : u;  // drops the scope id
 }
 
 address_v6 asV6(const address& a) {
@@ -42,7 +40,7 @@ address_v6 asV6(const address& a) {
 }
 
 Pair sameFamily(const net::Endpoint& source, const net::Endpoint& destination) {
-  Pair p{unmapped(source.address()), unmapped(destination.address())};
+  Pair p{onWire(source.address()), onWire(destination.address())};
   if (p.source.is_v4() != p.destination.is_v4()) {
     p.source = asV6(p.source);
     p.destination = asV6(p.destination);

@@ -25,16 +25,7 @@ std::string tail(const std::vector<std::string>& lines) {
 }  // namespace
 
 Dnsmasq::Dnsmasq(DnsRecords records) : records_(std::move(records)) {
-  constexpr int kTries = 5;  // another process may take the port between free_port and bind
-  for (int i = 0; i < kTries; ++i) {
-    port_ = free_port();
-    try {
-      start();
-      return;
-    } catch (const std::runtime_error&) {
-      if (i + 1 == kTries) throw;
-    }
-  }
+  start_on_free_port(port_, [this] { start(); });
 }
 
 Dnsmasq::~Dnsmasq() {

@@ -25,19 +25,12 @@ NginxProcess::NginxProcess(NginxOptions options) : options_(options) {
   std::string pattern = (std::filesystem::temp_directory_path() / "edge-nginx-XXXXXX").string();
   if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   dir_ = pattern;
-  constexpr int kTries = 5;  // another process may take the port between free_port and bind
-  for (int i = 0; i < kTries; ++i) {
-    port_ = free_port();
-    try {
-      start();
-      return;
-    } catch (const std::runtime_error&) {
-      if (i + 1 == kTries) {
-        std::error_code ignored;
-        std::filesystem::remove_all(dir_, ignored);
-        throw;
-      }
-    }
+  try {
+    start_on_free_port(port_, [this] { start(); });
+  } catch (const std::runtime_error&) {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+    throw;
   }
 }
 

@@ -111,6 +111,27 @@ TEST_F(AccessControl, TargetOutsideTargetAllowIsNeverConnectedTo) {
   EXPECT_EQ(dropped, 1) << "one warning for the dropped address, not one per refresh";
 }
 
+// The worst answer for --target-allow: every address outside it. Nothing is connected to, the
+// client is closed at once (no_targets) and the lookup's problem is in the log.
+TEST_F(AccessControl, AnAnswerWhollyOutsideTargetAllowLeavesNoTarget) {
+  auto& outside = add_backend({.id = "outside", .address = "127.0.0.2"});
+  DnsRecords records;
+  add_srv(records, outside);
+  start_dns(records);
+  start_edge({"--target-allow", "10.0.0.0/8"});
+  EXPECT_EQ(greetingFrom("127.0.0.5", edge().port()), "");
+  ASSERT_TRUE(edge().wait_access_log(1, kIoTimeout));
+  EXPECT_EQ(edge().access_log().at(0).get("close"), "no_targets");
+  EXPECT_EQ(outside.accepted(), 0);
+  const auto lines = edge().stderr_lines();
+  EXPECT_TRUE(std::any_of(lines.begin(), lines.end(), [](const auto& l) {
+    return l.find("not in --target-allow") != std::string::npos;
+  }));
+  EXPECT_TRUE(std::any_of(lines.begin(), lines.end(), [](const auto& l) {
+    return l.find("no usable target") != std::string::npos;
+  }));
+}
+
 // 5 connections/s from one address, tried at 40/s for 10 s: 5/s get through (within ±20%),
 // while another address, at 2/s, is never refused.
 TEST_F(AccessControl, RateLimitHoldsOneAddressToItsRateAndLeavesAnotherAlone) {

@@ -72,11 +72,18 @@ start_dns() {
 # start_edge ARG...: edge-connector on 127.0.0.1:$EDGE_PORT asking the test's dnsmasq, admin
 # endpoint on 127.0.0.1:$ADMIN_PORT, JSON access log in $real_dir/edge.log. Extra arguments
 # (--target, --type, ...) follow; environment variables pass through (the old container's
-# LISTENER_PORT etc. work when no --listen is given, so pass EDGE_PORT yourself then).
+# LISTENER_PORT etc. work: with LISTENER_PORT exported no --listen is given and EDGE_PORT is
+# its port).
 start_edge() {
-  EDGE_PORT=${EDGE_PORT:-$(free_port)}
+  local listen=()
+  if [ -n "${LISTENER_PORT:-}" ]; then
+    EDGE_PORT=${LISTENER_PORT##*:}
+  else
+    EDGE_PORT=${EDGE_PORT:-$(free_port)}
+    listen=(--listen "127.0.0.1:$EDGE_PORT")
+  fi
   ADMIN_PORT=$(free_port)
-  start_bg edge "$EDGE_BIN" --listen "127.0.0.1:$EDGE_PORT" --dns-server "127.0.0.1:$DNS_PORT" \
+  start_bg edge "$EDGE_BIN" "${listen[@]}" --dns-server "127.0.0.1:$DNS_PORT" \
     --admin "127.0.0.1:$ADMIN_PORT" --log-format json "$@"
   wait_port 127.0.0.1 "$EDGE_PORT"
 }

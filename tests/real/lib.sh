@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the real-client tests (sourced): a scratch directory, free loopback ports, dnsmasq
 # serving the test's records, edge-connector, bounded waits, and cleanup of everything started.
 # EDGE_CONNECTOR_BIN names the daemon (CTest sets it); KEEP=1 keeps the scratch directory.

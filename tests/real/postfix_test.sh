@@ -97,9 +97,9 @@ anvil      unix  - - n - 1 anvil
 scache     unix  - - n - 1 scache
 postlog    unix-dgram n - n - 1 postlogd
 CONF
-postfix -c "$pf_conf" check || fail "postfix check: $(postfix_why check)"
+timeout 20 postfix -c "$pf_conf" check || fail "postfix check: $(postfix_why check)"
 # start returns once the master has bound its listeners (master -w)
-timeout 30 postfix -c "$pf_conf" start >"$real_dir/postfix-start.out" 2>&1 ||
+timeout 20 postfix -c "$pf_conf" start >"$real_dir/postfix-start.out" 2>&1 ||
   fail "postfix start: $(postfix_why start)"
 
 step "without a PROXY header postscreen refuses the client (direct, port $smtp_port)"
@@ -109,7 +109,8 @@ if timeout 30 swaks --server "127.0.0.1:$smtp_port" "${swaks_common[@]}" \
   >"$real_dir/swaks-direct.out" 2>&1; then
   fail "postscreen accepted mail without a PROXY header"
 fi
-grep -q '421' "$real_dir/swaks-direct.out" || fail "no 421 without the PROXY header: $(cat "$real_dir/swaks-direct.out")"
+grep -q '421' "$real_dir/swaks-direct.out" ||
+  fail "no 421 without the PROXY header: $(cat "$real_dir/swaks-direct.out")"
 grep -q 'postscreen.*warning: haproxy read' "$real_dir/postfix.log" ||
   fail "postscreen did not log the missing PROXY header"
 
@@ -126,7 +127,8 @@ timeout 30 swaks --server "127.0.0.1:$EDGE_PORT" "${swaks_common[@]}" \
 
 step "delivery: the mailbox, its Received: header, postscreen's and edge-connector's logs"
 deadline=$((SECONDS + 20))
-until mail=$(grep -l "$token" "$real_dir"/vmail/user/new/* 2>/dev/null | head -n 1) && [ -n "$mail" ]; do
+mailbox=$real_dir/vmail/user/new  # user/ in virtual_mailbox_maps: a Maildir
+until mail=$(grep -l "$token" "$mailbox"/* 2>/dev/null | head -n 1) && [ -n "$mail" ]; do
   [ "$SECONDS" -lt "$deadline" ] || fail "the mail was not delivered within 20 s"
   sleep 0.2
 done

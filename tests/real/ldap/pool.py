@@ -155,7 +155,8 @@ def main():
         for conn in pool:
             dns = conn.search(base)
             if len(dns) != expected or base not in dns:
-                raise RuntimeError(f"search returned {len(dns)} entries, expected {expected}: {dns}")
+                raise RuntimeError(f"search returned {len(dns)} entries, expected {expected}: "
+                                   f"{dns}")
     # The same sockets throughout: a reconnect would have shown a new local port.
     if [conn.sock.getsockname()[1] for conn in pool] != ports:
         raise RuntimeError("a connection changed its local port")

@@ -155,10 +155,10 @@ HttpResponse AdminServer::route(const HttpRequest& req) const {
   return page;
 }
 
-bool AdminServer::logRefusalNow() {
+bool AdminServer::warnNow() {
   const auto now = std::chrono::steady_clock::now();
-  if (now - last_refusal_log_ < kRefusalLogEvery) return false;
-  last_refusal_log_ = now;
+  if (now - last_warning_ < kWarnEvery) return false;
+  last_warning_ = now;
   return true;
 }
 
@@ -169,7 +169,7 @@ void AdminServer::accept() {
     if (!acceptor_.is_open()) return;  // stopped
     if (ec) {
       // EMFILE and the like fail again at once: wait a little rather than spin.
-      if (logRefusalNow()) spdlog::warn("admin endpoint: accept: {}", ec.message());
+      if (warnNow()) spdlog::warn("admin endpoint: accept: {}", ec.message());
       accept_retry_.expires_after(std::chrono::milliseconds(100));
       accept_retry_.async_wait([this](std::error_code wait_ec) {
         if (!wait_ec && acceptor_.is_open()) accept();
@@ -177,16 +177,14 @@ void AdminServer::accept() {
       return;
     }
     if (connections_.size() >= kMaxConnections) {
-      if (logRefusalNow()) {
-        spdlog::warn("admin endpoint: {} connections open, closing new ones for now",
+      if (warnNow()) {
+        spdlog::warn("admin endpoint: {} connections open; closing the oldest for new ones",
                      kMaxConnections);
       }
-      std::error_code ignored;
-      socket.close(ignored);
-    } else {
-      auto connection = std::make_shared<HttpConnection>(std::move(socket), respond_, connections_);
-      if (connections_.add(connection)) connection->start();
+      connections_.stopOldest();
     }
+    auto connection = std::make_shared<HttpConnection>(std::move(socket), respond_, connections_);
+    if (connections_.add(connection)) connection->start();
     accept();
   });
 }

@@ -75,18 +75,19 @@ class AdminServer {
   // Threads: a slow /connections (~1 s) or a /reload waiting for the main thread leaves others
   // for /healthz. Idle connections take no thread.
   static constexpr size_t kThreads = 3;
-  // Connections open at once; more are accepted and closed at once (with a log line at most
-  // every kRefusalLogEvery), so that a client on the host cannot make the endpoint use memory
-  // without bound. A browser uses about 6, a probe 1.
+  // Connections open at once, so that a client on the host cannot make the endpoint use memory
+  // (or descriptors) without bound. Beyond it each new connection closes the oldest one (with a
+  // log line at most every kWarnEvery): connections left open (idle, or slow on purpose)
+  // cannot keep a probe out, the probe being the newest. A browser uses about 6, a probe 1.
   static constexpr size_t kMaxConnections = 64;
-  static constexpr std::chrono::seconds kRefusalLogEvery{10};
+  static constexpr std::chrono::seconds kWarnEvery{10};
 
  private:
   AdminServer(asio::ip::tcp::endpoint endpoint, Handlers handlers);
   HttpResponse respond(const HttpRequest& request) const;
   HttpResponse route(const HttpRequest& request) const;
   void accept();
-  bool logRefusalNow();
+  bool warnNow();
 
   asio::ip::tcp::endpoint endpoint_;
   Handlers handlers_;
@@ -96,7 +97,7 @@ class AdminServer {
   asio::io_context io_;
   asio::ip::tcp::acceptor acceptor_;  // on a strand: stop() posts to it
   asio::steady_timer accept_retry_;   // after an accept error (EMFILE): not in a busy loop
-  std::chrono::steady_clock::time_point last_refusal_log_{};
+  std::chrono::steady_clock::time_point last_warning_{};
   std::vector<std::thread> threads_;
   bool stopped_ = false;
 };

@@ -2,10 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <asio/post.hpp>
 #include <asio/write.hpp>
 #include <utility>
-#include <vector>
 
 #include "net/endpoint.h"
 
@@ -14,13 +14,24 @@ namespace edge::admin {
 bool ConnectionSet::add(const std::shared_ptr<HttpConnection>& connection) {
   std::lock_guard lock(mutex_);
   if (closed_) return false;
-  live_.emplace(connection.get(), connection);
+  live_.emplace_back(connection.get(), connection);
   return true;
 }
 
 void ConnectionSet::remove(const HttpConnection* connection) {
   std::lock_guard lock(mutex_);
-  live_.erase(connection);
+  std::erase_if(live_, [&](const auto& entry) { return entry.first == connection; });
+}
+
+void ConnectionSet::stopOldest() {
+  std::shared_ptr<HttpConnection> oldest;
+  {
+    std::lock_guard lock(mutex_);
+    if (live_.empty()) return;
+    oldest = live_.front().second.lock();  // null: being destroyed, and removing itself
+    live_.erase(live_.begin());
+  }
+  if (oldest) oldest->stop();
 }
 
 size_t ConnectionSet::size() const {

@@ -20,7 +20,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "admin/http_request.h"
 #include "admin/http_response.h"
@@ -29,18 +30,20 @@ namespace edge::admin {
 
 class HttpConnection;
 
-// The live connections: counted (the server caps them) and stopped together.
+// The live connections, oldest first: counted (the server caps them) and stopped together.
 class ConnectionSet {
  public:
   bool add(const std::shared_ptr<HttpConnection>& connection);  // false once closed
   void remove(const HttpConnection* connection);
   size_t size() const;
+  // Stops the oldest connection (after its answer if it is writing one) and forgets it.
+  void stopOldest();
   // Stops every connection (each answers the request it is on first); add() refuses from now on.
   void close();
 
  private:
   mutable std::mutex mutex_;
-  std::unordered_map<const HttpConnection*, std::weak_ptr<HttpConnection>> live_;
+  std::vector<std::pair<const HttpConnection*, std::weak_ptr<HttpConnection>>> live_;
   bool closed_ = false;
 };
 

@@ -1,15 +1,18 @@
 #pragma once
 // The admin HTTP endpoint (--admin): health, readiness, metrics, targets, connections, reload
-// and the status page, served by cpp-httplib on a thread of its own with a small pool, never on
-// a worker's loop. The data comes from `Handlers`, called on the admin threads; each provider
-// does its own locking or asks the thread that owns the data.
+// and the status page, served by a small HTTP/1.1 server of its own (http_request.h,
+// http_connection.h) on an asio io_context run by kThreads threads, never on a worker's loop. The
+// data comes from `Handlers`, called on the admin threads; each provider does its own locking or
+// asks the thread that owns the data.
 //
 // Two steps, because of the privilege drop: bind() before it (a port below 1024 still works, and
 // "address taken" is known while start-up can still decide what to do), start() after it (the
 // drop refuses when other threads exist).
 
+#include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
-#include <atomic>
+#include <asio/steady_timer.hpp>
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -18,10 +21,9 @@
 #include <system_error>
 #include <thread>
 #include <utility>
+#include <vector>
 
-namespace httplib {
-class Server;
-}
+#include "admin/http_connection.h"
 
 namespace edge::admin {
 
@@ -65,22 +67,39 @@ class AdminServer {
   // The bound address (the real port when 0 was asked for).
   const asio::ip::tcp::endpoint& endpoint() const { return endpoint_; }
 
-  // Serves on a thread of its own (and a pool of kThreads for requests). Once.
+  // Serves on kThreads threads of its own. Once.
   void start();
   // Stops accepting, waits for requests being answered, joins. Idempotent.
   void stop();
 
+  // Threads: a slow /connections (~1 s) or a /reload waiting for the main thread leaves others
+  // for /healthz. Idle connections take no thread.
   static constexpr size_t kThreads = 3;
+  // Connections open at once, so that a client on the host cannot make the endpoint use memory
+  // (or descriptors) without bound. Beyond it each new connection closes the oldest one (with a
+  // log line at most every kWarnEvery): connections left open (idle, or slow on purpose)
+  // cannot keep a probe out, the probe being the newest. A browser uses about 6, a probe 1.
+  static constexpr size_t kMaxConnections = 64;
+  static constexpr std::chrono::seconds kWarnEvery{10};
 
  private:
   AdminServer(asio::ip::tcp::endpoint endpoint, Handlers handlers);
-  void routes();
+  HttpResponse respond(const HttpRequest& request) const;
+  HttpResponse route(const HttpRequest& request) const;
+  void accept();
+  bool warnNow();
 
   asio::ip::tcp::endpoint endpoint_;
   Handlers handlers_;
-  std::unique_ptr<httplib::Server> server_;
-  std::atomic<bool> ended_{false};  // the serving thread returned
-  std::thread thread_;
+  HttpConnection::Handler respond_;  // respond(), for the connections
+  // Declared before io_: connections that io_ still holds when it is destroyed remove themselves.
+  ConnectionSet connections_;
+  asio::io_context io_;
+  asio::ip::tcp::acceptor acceptor_;  // on a strand: stop() posts to it
+  asio::steady_timer accept_retry_;   // after an accept error (EMFILE): not in a busy loop
+  std::chrono::steady_clock::time_point last_warning_{};
+  std::vector<std::thread> threads_;
+  bool stopped_ = false;
 };
 
 }  // namespace edge::admin

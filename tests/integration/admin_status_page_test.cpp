@@ -6,17 +6,17 @@
 // The sample test serves the same page with made-up /targets and /metrics from an in-process
 // server: hostile names must show as text, and rates must come out of two polls.
 #include <gtest/gtest.h>
-#include <httplib.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
-#include <thread>
+#include <utility>
 
-#include "admin/status_page_html.h"
+#include "admin/admin_server.h"
 #include "admin_fixture.h"
 #include "run_until.h"
 
@@ -124,51 +124,38 @@ TEST_F(StatusPage, ShowsTheRoutesAndTargetsOfTheRunningBinary) {
   browser.screenshot(url, "status-page-phone.png", "390,844");
 }
 
-// Sample data served with the real page and the real page's headers.
+// Sample data served by the real admin server (so with the real page and its headers).
 class SampleServer {
  public:
   SampleServer() {
-    server_.Get("/", [](const httplib::Request&, httplib::Response& res) {
-      res.set_header("Content-Security-Policy",
-                     "default-src 'none'; script-src 'unsafe-inline'; "
-                     "style-src 'unsafe-inline'; connect-src 'self'; img-src data:");
-      res.set_content(admin::kStatusPageHtml.data(), admin::kStatusPageHtml.size(),
-                      "text/html; charset=utf-8");
-    });
-    server_.Get("/ready", [](const httplib::Request&, httplib::Response& res) {
-      res.status = 503;
-      res.set_content("not ready: no targets\n", "text/plain");
-    });
-    server_.Get("/targets", [](const httplib::Request&, httplib::Response& res) {
-      res.set_content(kTargets, "application/json");
-    });
-    server_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    admin::Handlers handlers;
+    handlers.ready = [] { return std::pair<bool, std::string>(false, "no targets"); };
+    handlers.targets = [] { return std::string(kTargets); };
+    handlers.metrics = [this] {
       // Every poll: +6 connections, +4 KiB to targets, +4 MiB to clients on route sftp.
       const long n = ++polls_;
-      res.set_content(
-          "edge_build_info{version=\"9.8.7\"} 1\n"
-          "edge_connections_accepted_total{route=\"sftp\"} " +
-              std::to_string(6 * n) +
-              "\n"
-              "edge_bytes_to_target_total{route=\"sftp\"} " +
-              std::to_string(4096 * n) +
-              "\n"
-              "edge_bytes_to_client_total{route=\"sftp\"} " +
-              std::to_string((4L << 20) * n) +
-              "\n"
-              "edge_connections_active{route=\"sftp\"} 17\n"
-              "edge_connections_active{route=\"ldaps\"} 2\n",
-          "text/plain; version=0.0.4; charset=utf-8");
-    });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    run_until([&] { return server_.is_running(); }, 5s);
+      return "edge_build_info{version=\"9.8.7\"} 1\n"
+             "edge_connections_accepted_total{route=\"sftp\"} " +
+             std::to_string(6 * n) +
+             "\n"
+             "edge_bytes_to_target_total{route=\"sftp\"} " +
+             std::to_string(4096 * n) +
+             "\n"
+             "edge_bytes_to_client_total{route=\"sftp\"} " +
+             std::to_string((4L << 20) * n) +
+             "\n"
+             "edge_connections_active{route=\"sftp\"} 17\n"
+             "edge_connections_active{route=\"ldaps\"} 2\n";
+    };
+    admin::AdminServer::BindError error;
+    server_ = admin::AdminServer::bind({asio::ip::make_address("127.0.0.1"), 0},
+                                       std::move(handlers), error);
+    EXPECT_TRUE(server_) << error.message;
+    if (server_) server_->start();
   }
-  ~SampleServer() {
-    server_.stop();
-    thread_.join();
+  std::string url() const {
+    return "http://127.0.0.1:" + std::to_string(server_ ? server_->endpoint().port() : 0) + "/";
   }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/"; }
   long polls() const { return polls_; }
 
   static constexpr const char* kTargets = R"({"routes": [
@@ -191,10 +178,8 @@ class SampleServer {
   ]})";
 
  private:
-  httplib::Server server_;
   std::atomic<long> polls_{0};
-  int port_ = 0;
-  std::thread thread_;
+  std::unique_ptr<admin::AdminServer> server_;  // after polls_: stopped before it goes
 };
 
 TEST(StatusPageSample, RendersHostileNamesAsTextAndRatesFromTwoPolls) {

@@ -3,6 +3,7 @@
 #include "admin/admin_server.h"
 
 #include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <chrono>
@@ -28,6 +29,10 @@ size_t count(const std::string& text, const std::string& what) {
 class AdminServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    // spdlog's registry is built on first use, inside the (uninstrumented) shared library: built
+    // here, before the server's threads, as the daemon's main() does, so TSan sees it happen
+    // before their log lines instead of two threads racing to build it.
+    spdlog::default_logger_raw();
     handlers_.ready = [] { return std::pair<bool, std::string>(false, "starting"); };
     handlers_.metrics = [] { return std::string("m 1\n"); };
     handlers_.targets = [] { return std::string("{}"); };

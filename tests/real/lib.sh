@@ -57,9 +57,11 @@ start_bg() {
 # start_dns RECORD...: dnsmasq on 127.0.0.1:$DNS_PORT answering for *.test only, with records as
 # dnsmasq options, e.g. --srv-host=_ssh._tcp.real.test,sshd.real.test,2222
 #                       --host-record=sshd.real.test,127.0.0.1
+# DNS_PORT is a free port unless the caller sets it (`DNS_PORT=53 start_dns ...` in a network
+# namespace of its own). Log: $real_dir/dnsmasq-PORT.log.
 start_dns() {
-  DNS_PORT=$(free_port)
-  start_bg dnsmasq dnsmasq --keep-in-foreground --no-resolv --no-hosts --conf-file=/dev/null \
+  DNS_PORT=${DNS_PORT:-$(free_port)}
+  start_bg "dnsmasq-$DNS_PORT" dnsmasq --keep-in-foreground --no-resolv --no-hosts --conf-file=/dev/null \
     --pid-file --bind-interfaces --listen-address=127.0.0.1 --port="$DNS_PORT" --local-ttl=1 \
     --local=/test/ --log-facility=- --log-queries "$@"
   local deadline=$((SECONDS + 10))
